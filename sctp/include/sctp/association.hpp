@@ -1,0 +1,98 @@
+// One SCTP association carrying one byte stream (a Tor link) in order on stream 0.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string_view>
+
+namespace hoplink::sctp {
+
+// Per-association settings (socket options).
+struct AssociationConfig {
+  std::size_t mtu = 1200;  // SCTP packet size in bytes (the UDP payload, or the DTLS record payload)
+  std::size_t send_buffer = 1024 * 1024;     // SO_SNDBUF: bytes accepted by send() but not yet acked
+  std::size_t receive_buffer = 1024 * 1024;  // SO_RCVBUF: the advertised receive window
+  std::chrono::milliseconds heartbeat_interval{5000};
+  // A peer that answers nothing (data or heartbeats) for about this long is declared dead:
+  // on_closed(peer_unreachable). Tuned through the path/association retransmission limits.
+  std::chrono::milliseconds dead_peer_timeout{30000};
+  std::uint16_t local_port = 0;      // SCTP port; 0 = ephemeral (clients)
+  std::uint16_t remote_port = 5000;  // the listener's SCTP port
+};
+
+enum class CloseReason : std::uint8_t {
+  shutdown_complete,  // orderly SHUTDOWN finished (either side started it)
+  peer_aborted,       // ABORT received
+  peer_unreachable,   // heartbeats or data unanswered: dead peer
+  connect_failed,     // INIT never answered, or refused
+  local_abort,        // abort() or destruction while open
+};
+std::string_view to_string(CloseReason reason);
+
+enum class AssociationState : std::uint8_t { connecting, open, shutting_down, closed };
+
+struct ReceiveResult {
+  std::size_t bytes = 0;
+  bool end_of_stream = false;  // the peer shut down and every byte it sent has been read
+};
+
+struct AssociationStats {
+  std::uint64_t bytes_sent = 0;      // accepted by send()
+  std::uint64_t bytes_received = 0;  // returned by receive()
+  std::uint32_t srtt_ms = 0;
+  std::uint32_t rto_ms = 0;
+  std::uint32_t cwnd_bytes = 0;
+  std::uint32_t peer_rwnd_bytes = 0;
+  std::uint32_t unacked_chunks = 0;
+  std::uint32_t pending_chunks = 0;
+};
+
+// Callbacks are run only by Stack::dispatch_events(), never from inside a usrsctp call. They may call any
+// method of this association or destroy it (after on_closed, destruction is the only thing left to do).
+class AssociationEvents {
+ public:
+  virtual void on_connected() = 0;
+  virtual void on_readable() = 0;  // receive() has bytes or end_of_stream
+  virtual void on_writable() = 0;  // send() may accept more after having accepted less than asked
+  virtual void on_closed(CloseReason reason) = 0;
+
+ protected:
+  ~AssociationEvents() = default;
+};
+
+class Association {
+ public:
+  // Destroying an association that is not closed aborts it.
+  ~Association();
+  Association(const Association&) = delete;
+  Association& operator=(const Association&) = delete;
+
+  void set_events(AssociationEvents& events);
+
+  // Queues bytes for in-order delivery and returns how many were accepted: 0 when the send buffer is full or
+  // the association is not open yet (wait for on_connected / on_writable). Never blocks.
+  std::size_t send(std::span<const std::byte> bytes);
+  // Reads delivered bytes; {0, false} when none is ready (wait for on_readable).
+  ReceiveResult receive(std::span<std::byte> out);
+
+  // Orderly close: everything accepted by send() is delivered first, then on_closed(shutdown_complete).
+  void shutdown();
+  // Immediate close: ABORT to the peer, unsent bytes lost, on_closed(local_abort).
+  void abort();
+
+  AssociationState state() const;
+  AssociationStats stats() const;
+  // Bytes accepted by send() and not yet acknowledged by the peer.
+  std::size_t buffered_amount() const;
+
+  struct Impl;
+  explicit Association(std::unique_ptr<Impl> impl);
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace hoplink::sctp

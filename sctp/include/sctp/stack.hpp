@@ -1,0 +1,112 @@
+// The SCTP engine: usrsctp in AF_CONN mode, single-threaded, packets in and out as bytes, time passed in.
+//
+// Shaped like dcsctp's socket so that the engine could be swapped: the Stack never touches a socket.
+// Packets leave through the PacketSink (synchronously, from inside usrsctp calls) and come in through
+// receive_packet(); timers advance only in handle_timers(now). usrsctp keeps its state in process globals,
+// so there is at most one Stack per process; a second create() fails. Every call must come from the thread
+// that created the Stack. usrsctp.h is included by sctp/ sources only.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "common/result.hpp"
+#include "sctp/association.hpp"
+
+namespace hoplink::sctp {
+
+enum class CongestionControl : std::uint8_t { rfc2581, hstcp, htcp, rtcc };
+std::string_view to_string(CongestionControl cc);
+std::optional<CongestionControl> parse_congestion_control(std::string_view name);
+
+// Process-wide settings (usrsctp sysctls), applied once before the first socket exists.
+struct StackConfig {
+  CongestionControl congestion_control = CongestionControl::hstcp;
+  std::chrono::milliseconds rto_min{200};
+  std::chrono::milliseconds rto_max{5000};
+  std::chrono::milliseconds rto_initial{1000};
+  std::chrono::milliseconds delayed_sack{20};
+  std::uint32_t sack_frequency = 2;      // SACK every Nth packet
+  std::uint32_t initial_cwnd_mtus = 10;  // initial congestion window, in packets
+  std::uint32_t max_burst = 0;           // 0: no burst limit
+};
+
+struct StackCounters {
+  std::uint64_t packets_in = 0;
+  std::uint64_t packets_out = 0;
+  std::uint64_t dropped_bad_checksum = 0;
+  std::uint64_t dropped_unknown_peer = 0;
+  std::uint64_t dropped_malformed = 0;  // shorter than an SCTP common header
+  std::uint64_t associations_opened = 0;
+  std::uint64_t associations_accepted = 0;
+  std::uint64_t associations_closed = 0;
+};
+
+// Identifies one remote datagram endpoint (a UDP peer) to usrsctp. Never 0. The caller keeps the map
+// token -> address; usrsctp only sees the number (it ends up inside SCTP state cookies).
+struct PeerToken {
+  std::uint32_t value = 0;
+  friend auto operator<=>(const PeerToken&, const PeerToken&) = default;
+};
+
+class Stack {
+ public:
+  // Called synchronously from inside usrsctp for every packet to send. It may modify nothing in the Stack
+  // (no re-entry): copy the bytes out (DatagramIo::enqueue) and return. With CRC32c on for the peer, the
+  // checksum is already filled in.
+  using PacketSink = std::function<void(PeerToken to, std::span<const std::byte> packet)>;
+  // Receives each association accepted by listen(). The handler must call set_events() on it (or drop it,
+  // which aborts it) before returning.
+  using AcceptHandler = std::function<void(std::unique_ptr<Association> association)>;
+
+  static Result<std::unique_ptr<Stack>, std::string> create(const StackConfig& config, PacketSink sink);
+  ~Stack();
+  Stack(const Stack&) = delete;
+  Stack& operator=(const Stack&) = delete;
+
+  // A new peer. crc32c: compute and verify the RFC 4960 checksum for this peer's packets (RFC 6951, sctp
+  // transport); false when an outer layer protects integrity (DTLS, RFC 8261).
+  PeerToken register_peer(bool crc32c);
+  // Forget a peer once none of its associations is left; packets for it are dropped afterwards.
+  void unregister_peer(PeerToken peer);
+  std::size_t association_count(PeerToken peer) const;
+
+  // Opens an association to the peer's listener. Events arrive through dispatch_events(): on_connected, or
+  // on_closed(connect_failed) when the peer never answers within the INIT retransmission limit.
+  Result<std::unique_ptr<Association>, std::string> connect(PeerToken peer, const AssociationConfig& config,
+                                                           AssociationEvents& events);
+
+  // Accept associations from any registered peer. One listener per Stack.
+  Result<void, std::string> listen(const AssociationConfig& config, AcceptHandler on_accept);
+
+  // One received packet from `from`. Returns false when it was dropped (and counted): unknown peer, too
+  // short, or a bad CRC32c. Never throws, whatever the bytes.
+  bool receive_packet(PeerToken from, std::span<const std::byte> packet);
+
+  // Advances usrsctp's timers to `now`. Call at least every timer_tick while has_associations().
+  void handle_timers(std::chrono::steady_clock::time_point now);
+  static constexpr std::chrono::milliseconds timer_tick{10};
+  bool has_associations() const;
+
+  // Runs the AssociationEvents callbacks and accept handlers for everything usrsctp signalled since the last
+  // call. Call it after each round of receive_packet / handle_timers / Association calls; it loops until no
+  // event is left. Handlers may call any Association or Stack method, including destroying associations.
+  void dispatch_events();
+
+  const StackCounters& counters() const;
+
+  struct Impl;
+
+ private:
+  explicit Stack(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace hoplink::sctp
