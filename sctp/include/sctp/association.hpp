@@ -10,6 +10,13 @@
 
 namespace hoplink::sctp {
 
+// Identifies one remote datagram endpoint (a UDP peer) to usrsctp. Never 0. The caller keeps the map
+// token -> address; usrsctp only sees the number (it ends up inside SCTP state cookies).
+struct PeerToken {
+  std::uint32_t value = 0;
+  friend auto operator<=>(const PeerToken&, const PeerToken&) = default;
+};
+
 // Per-association settings (socket options).
 struct AssociationConfig {
   std::size_t mtu = 1200;  // SCTP packet size in bytes (the UDP payload, or the DTLS record payload)
@@ -84,6 +91,8 @@ class Association {
   void abort();
 
   AssociationState state() const;
+  // The peer this association runs over (for accepted associations: the peer its INIT came from).
+  PeerToken peer() const;
   AssociationStats stats() const;
   // Bytes accepted by send() and not yet acknowledged by the peer.
   std::size_t buffered_amount() const;

@@ -49,13 +49,6 @@ struct StackCounters {
   std::uint64_t associations_closed = 0;
 };
 
-// Identifies one remote datagram endpoint (a UDP peer) to usrsctp. Never 0. The caller keeps the map
-// token -> address; usrsctp only sees the number (it ends up inside SCTP state cookies).
-struct PeerToken {
-  std::uint32_t value = 0;
-  friend auto operator<=>(const PeerToken&, const PeerToken&) = default;
-};
-
 class Stack {
  public:
   // Called synchronously from inside usrsctp for every packet to send. It may modify nothing in the Stack
@@ -83,7 +76,8 @@ class Stack {
   Result<std::unique_ptr<Association>, std::string> connect(PeerToken peer, const AssociationConfig& config,
                                                            AssociationEvents& events);
 
-  // Accept associations from any registered peer. One listener per Stack.
+  // Accept associations from any registered peer. One listener per Stack. It binds config.remote_port (the
+  // listener's port, 5000 by default, so both sides can share one AssociationConfig); local_port is ignored.
   Result<void, std::string> listen(const AssociationConfig& config, AcceptHandler on_accept);
 
   // One received packet from `from`. Returns false when it was dropped (and counted): unknown peer, too

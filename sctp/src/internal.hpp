@@ -1,0 +1,144 @@
+// Stack::Impl and Association::Impl: the state behind the public classes. Private to sctp/src.
+//
+// Sockets are known to usrsctp by a slot number (the upcall argument), never by a pointer. An upcall only
+// marks its slot dirty; dispatch_events() then reads the socket's state and runs the callbacks. A slot's
+// generation changes when it is freed, which is how dispatch notices that a callback destroyed the
+// association it was called for.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "sctp/association.hpp"
+#include "sctp/stack.hpp"
+
+struct socket;
+
+namespace hoplink::sctp {
+
+using Clock = std::chrono::steady_clock;
+
+struct Association::Impl {
+  Stack::Impl* stack = nullptr;  // null once the Stack is gone
+  std::uint32_t slot = 0;
+  struct socket* so = nullptr;  // null once the usrsctp socket is closed
+  PeerToken peer;
+  AssociationConfig config;
+  std::optional<std::uint64_t> port_key;  // (peer, local port, remote port), to attribute incoming packets
+  AssociationEvents* events = nullptr;
+  AssociationState state = AssociationState::connecting;
+
+  bool connected_pending = false;  // on_connected not yet run
+  bool writable_wanted = false;    // send() accepted less than asked: on_writable owed
+  bool send_blocked = false;       // the last send failed for lack of space; no writable upcall since
+  bool eos_seen = false;           // usrsctp reported end of file (the peer shut down, all data read)
+  bool eos_delivered = false;      // receive() has returned end_of_stream
+  bool graceful_end = false;       // SHUTDOWN_COMP seen: the association is gone, nothing was lost
+  std::optional<CloseReason> close_reason;
+  bool close_reported = false;
+
+  // Bytes read from usrsctp while looking for notifications, handed out by receive() first. At most one read.
+  std::vector<std::byte> stash;
+  std::size_t stash_pos = 0;
+  std::vector<std::byte> notification;  // a notification read in pieces, until MSG_EOR
+  Clock::time_point last_heard{};       // last packet from the peer for this association (watchdog)
+
+  std::uint64_t bytes_sent = 0;
+  std::uint64_t bytes_received = 0;
+
+  std::size_t send(std::span<const std::byte> bytes);
+  ReceiveResult receive(std::span<std::byte> out);
+  void shutdown();
+  void abort();
+  AssociationStats stats() const;
+  std::size_t buffered_amount() const;
+
+  // Called by dispatch_events before the callbacks: reads the socket state and the notifications that are
+  // at the head of the receive queue. Runs no callback. Returns usrsctp_get_events() flags.
+  int refresh();
+  bool readable(int socket_events) const;
+  // Enough free send buffer to be worth an on_writable (or unknown).
+  bool has_send_room() const;
+  // Ends the association: closes the usrsctp socket (abortively unless the association is already gone)
+  // and records why. on_closed follows from dispatch_events.
+  void finish(CloseReason reason, bool abortive);
+  void fail_with_errno(int err);
+  // The Stack is being destroyed: close abortively without any callback.
+  void detach();
+  // The Association object is being destroyed.
+  void destroy();
+
+ private:
+  enum class ReadOutcome { data, notification, end_of_file, would_block, error };
+  ReadOutcome read_once(std::span<std::byte> into, std::size_t& bytes);
+  void handle_notification(std::span<const std::byte> n);
+  void probe();
+};
+
+struct Stack::Impl {
+  struct Peer {
+    bool crc32c = false;
+    std::size_t associations = 0;
+    bool unregister_pending = false;
+  };
+  struct Slot {
+    struct socket* so = nullptr;
+    Association::Impl* association = nullptr;  // null for the listener
+    std::uint32_t generation = 0;
+    bool in_use = false;
+    bool listener = false;
+    bool dirty = false;
+  };
+
+  bool owns_library = false;
+  StackConfig config;
+  PacketSink sink;
+  StackCounters counters;
+  std::unordered_map<std::uint32_t, Peer> peers;
+  std::uint32_t next_token = 1;
+  std::vector<Slot> slots;
+  std::vector<std::uint32_t> free_slots;
+  std::vector<std::uint32_t> dirty;  // slots marked by upcalls or by our own state changes
+  std::unordered_map<std::uint64_t, std::uint32_t> slot_by_ports;
+  std::size_t live_associations = 0;
+
+  std::optional<std::uint32_t> listener_slot;
+  AssociationConfig listener_config;
+  AcceptHandler on_accept;
+
+  bool clock_started = false;
+  Clock::time_point now{};
+  Clock::time_point last_timer_call{};
+  Clock::duration timer_remainder{};
+
+  ~Impl();
+
+  std::uint32_t allocate_slot(struct socket* so, Association::Impl* association, bool listener);
+  void free_slot(std::uint32_t slot);
+  void mark(std::uint32_t slot);
+  bool alive(std::uint32_t slot, std::uint32_t generation) const;
+  static std::uint64_t port_key(std::uint32_t token, std::uint16_t local_port, std::uint16_t remote_port);
+
+  void on_output(std::uint32_t token, std::byte* packet, std::size_t length);
+  Result<std::unique_ptr<Association>, std::string> connect(PeerToken peer, const AssociationConfig& config,
+                                                            AssociationEvents& events);
+  Result<void, std::string> listen(const AssociationConfig& config, AcceptHandler handler);
+  bool receive_packet(PeerToken from, std::span<const std::byte> packet);
+  void handle_timers(Clock::time_point t);
+  void dispatch_events();
+
+  // Bookkeeping when an association ends (its usrsctp association is gone).
+  void association_ended(Association::Impl& a);
+  void forget_peer(std::uint32_t token);
+
+ private:
+  void accept_pending();
+  void run_association(std::uint32_t slot);
+  void check_dead_peers();
+};
+
+}  // namespace hoplink::sctp
