@@ -1,0 +1,169 @@
+#include "client_session.hpp"
+
+namespace hoplink::transport {
+
+namespace {
+
+pt::Socks5Reply reply_for(sctp::CloseReason reason) {
+  switch (reason) {
+    case sctp::CloseReason::peer_aborted:
+      return pt::Socks5Reply::connection_refused;
+    case sctp::CloseReason::connect_failed:
+    case sctp::CloseReason::peer_unreachable:
+      return pt::Socks5Reply::host_unreachable;
+    case sctp::CloseReason::shutdown_complete:
+    case sctp::CloseReason::local_abort:
+      break;
+  }
+  return pt::Socks5Reply::general_failure;
+}
+
+}  // namespace
+
+ClientSession::ClientSession(ClientContext& context, std::uint64_t id, tcp::socket socket)
+    : context_(context), id_(id), socket_(std::move(socket)), timer_(socket_.get_executor()), in_(1024) {}
+
+void ClientSession::start() {
+  if (context_.fixed_remote) {
+    connect(*context_.fixed_remote, {});
+    return;
+  }
+  // tor speaks at once; a silent client is dropped.
+  timer_.expires_after(context_.options.handshake_timeout);
+  timer_.async_wait([self = shared_from_this()](const error_code& ec) {
+    if (ec || self->finished_ || self->association_ || self->replying_) return;
+    self->context_.link.log.info("SOCKS connection " + std::to_string(self->id_) + ": no request in time");
+    self->close_now();
+  });
+  read_socks();
+}
+
+void ClientSession::read_socks() {
+  socket_.async_read_some(asio::buffer(in_),
+                          [self = shared_from_this()](const error_code& ec, std::size_t bytes) {
+                            if (self->finished_) return;
+                            if (ec) {
+                              self->close_now();
+                              return;
+                            }
+                            self->on_socks_bytes(bytes);
+                          });
+}
+
+void ClientSession::on_socks_bytes(std::size_t bytes) {
+  out_.clear();
+  const auto status = socks_.receive(std::span(in_.data(), bytes), out_);
+  auto after_write = [self = shared_from_this(), status](const error_code& ec, std::size_t) {
+    if (self->finished_) return;
+    if (ec || status == pt::Socks5Server::Status::failed) {
+      self->close_now();
+      return;
+    }
+    if (status == pt::Socks5Server::Status::need_more) {
+      self->read_socks();
+    } else {
+      self->connect(self->socks_.request().target, self->socks_.request().args);
+    }
+  };
+  if (status == pt::Socks5Server::Status::failed) {
+    ++context_.link.registry.totals().refused;
+    context_.link.log.warning("SOCKS connection " + std::to_string(id_) + " refused: " + socks_.error());
+  }
+  if (out_.empty()) {
+    after_write({}, 0);
+  } else {
+    asio::async_write(socket_, asio::buffer(out_), std::move(after_write));
+  }
+}
+
+void ClientSession::connect(const PeerAddress& bridge, const pt::Args& args) {
+  bridge_ = bridge;
+  if (!args.empty()) {
+    context_.link.log.debug("link to " + bridge.to_string() + ": bridge-line arguments ignored by sctp");
+  }
+  auto association = context_.transport.connect(bridge, context_.options, *this);
+  if (!association.ok()) {
+    reply_and_close(pt::Socks5Reply::general_failure, association.error());
+    return;
+  }
+  association_ = std::move(association).value();
+  timer_.cancel();
+  timer_.expires_after(context_.options.connect_timeout);
+  timer_.async_wait([self = shared_from_this()](const error_code& ec) {
+    if (ec || self->finished_) return;
+    self->reply_and_close(
+        pt::Socks5Reply::ttl_expired,
+        "no answer within " + std::to_string(self->context_.options.connect_timeout.count()) + " ms");
+  });
+}
+
+void ClientSession::on_connected() {
+  if (finished_) return;
+  timer_.cancel();
+  if (context_.fixed_remote) {
+    become_link();
+    return;
+  }
+  const auto reply = pt::socks5_reply(pt::Socks5Reply::succeeded);
+  out_.assign(reply.begin(), reply.end());
+  asio::async_write(socket_, asio::buffer(out_),
+                    [self = shared_from_this()](const error_code& ec, std::size_t) {
+                      if (self->finished_) return;
+                      if (ec) {
+                        self->close_now();
+                        return;
+                      }
+                      self->become_link();
+                    });
+}
+
+void ClientSession::on_closed(sctp::CloseReason reason) {
+  if (finished_) return;
+  association_.reset();
+  reply_and_close(reply_for(reason), std::string("association ") + std::string(sctp::to_string(reason)));
+}
+
+void ClientSession::reply_and_close(pt::Socks5Reply reply, const std::string& why) {
+  if (finished_ || replying_) return;
+  replying_ = true;
+  ++context_.link.registry.totals().refused;
+  context_.link.log.warning("link to bridge " + bridge_.to_string() + " failed: " + why);
+  if (association_) {
+    association_.reset();
+    context_.link.host.settle_soon();
+  }
+  timer_.cancel();
+  if (context_.fixed_remote) {
+    close_now();
+    return;
+  }
+  const auto bytes = pt::socks5_reply(reply);
+  out_.assign(bytes.begin(), bytes.end());
+  asio::async_write(socket_, asio::buffer(out_),
+                    [self = shared_from_this()](const error_code&, std::size_t) { self->close_now(); });
+}
+
+void ClientSession::become_link() {
+  finished_ = true;
+  std::vector<std::byte> leftover(socks_.leftover().begin(), socks_.leftover().end());
+  auto link = std::make_shared<Link>(context_.link, id_, std::move(socket_), std::move(association_),
+                                     "to bridge " + bridge_.to_string(), std::move(leftover));
+  // The link takes this session's place (and id) in the registry.
+  context_.link.registry.add(id_, link);
+  link->start();
+}
+
+void ClientSession::close_now() {
+  if (finished_) return;
+  finished_ = true;
+  error_code ignored;
+  timer_.cancel();
+  socket_.close(ignored);
+  if (association_) {
+    association_.reset();
+    context_.link.host.settle_soon();
+  }
+  context_.link.registry.remove(id_);
+}
+
+}  // namespace hoplink::transport

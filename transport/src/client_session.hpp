@@ -1,0 +1,57 @@
+// Client side of a link before it relays: the SOCKS5 exchange with tor (or none, for a fixed --remote),
+// then an association to the bridge, then the SOCKS reply. On success it becomes a Link.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "asio.hpp"
+#include "link.hpp"
+#include "options.hpp"
+#include "pt/socks5_server.hpp"
+#include "sctp_transport.hpp"
+
+namespace hoplink::transport {
+
+struct ClientContext {
+  LinkContext link;
+  SctpTransport& transport;
+  const LinkOptions& options;
+  std::optional<PeerAddress> fixed_remote;  // unmanaged --remote: no SOCKS
+};
+
+class ClientSession final : public Closable,
+                            public sctp::AssociationEvents,
+                            public std::enable_shared_from_this<ClientSession> {
+ public:
+  ClientSession(ClientContext& context, std::uint64_t id, tcp::socket socket);
+  void start();
+  void close_now() override;
+
+ private:
+  void read_socks();
+  void on_socks_bytes(std::size_t bytes);
+  void connect(const PeerAddress& bridge, const pt::Args& args);
+  void reply_and_close(pt::Socks5Reply reply, const std::string& why);
+  void become_link();
+
+  void on_connected() override;
+  void on_readable() override {}
+  void on_writable() override {}
+  void on_closed(sctp::CloseReason reason) override;
+
+  ClientContext& context_;
+  std::uint64_t id_;
+  tcp::socket socket_;
+  asio::steady_timer timer_;
+  pt::Socks5Server socks_;
+  std::vector<std::byte> in_;
+  std::vector<std::byte> out_;
+  std::unique_ptr<sctp::Association> association_;
+  PeerAddress bridge_;
+  bool finished_ = false;  // closed, or handed over to a Link
+  bool replying_ = false;  // a failure reply is being written
+};
+
+}  // namespace hoplink::transport

@@ -1,0 +1,67 @@
+// The process's one sctp::Stack, driven by the event loop: its timer, the routing of packets between
+// peer tokens and their owners, and the "settle" step that runs after every round of work.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <span>
+#include <unordered_map>
+#include <vector>
+
+#include "asio.hpp"
+#include "common/result.hpp"
+#include "sctp/stack.hpp"
+
+namespace hoplink::transport {
+
+class SctpHost {
+ public:
+  // The owner of one peer token: where its packets go, and who takes the associations it opens to us.
+  class Peer {
+   public:
+    virtual void send_packet(std::span<const std::byte> packet) = 0;
+    virtual void accept(std::unique_ptr<sctp::Association> association) = 0;
+
+   protected:
+    ~Peer() = default;
+  };
+
+  // Throws std::runtime_error when usrsctp cannot be initialised (start-up).
+  SctpHost(asio::io_context& io, const sctp::StackConfig& config);
+  ~SctpHost();
+
+  sctp::PeerToken add_peer(Peer& peer, bool crc32c);
+  void remove_peer(sctp::PeerToken token);
+  std::size_t association_count(sctp::PeerToken token) const { return stack_->association_count(token); }
+
+  // Starts accepting associations from every peer (once; later calls do nothing).
+  Result<void, std::string> listen(const sctp::AssociationConfig& config);
+  Result<std::unique_ptr<sctp::Association>, std::string> connect(sctp::PeerToken peer,
+                                                                  const sctp::AssociationConfig& config,
+                                                                  sctp::AssociationEvents& events);
+  bool receive(sctp::PeerToken from, std::span<const std::byte> packet);
+
+  // Run after queued work: SCTP events are dispatched, then every flusher sends its datagrams. settle_soon()
+  // coalesces many requests of one loop iteration into one settle (and so one sendmmsg per socket).
+  void settle();
+  void settle_soon();
+  void add_flusher(std::function<void()> flush);
+
+  const sctp::StackCounters& counters() const { return stack_->counters(); }
+
+ private:
+  void arm_timer();
+
+  asio::io_context& io_;
+  asio::steady_timer timer_;
+  std::unique_ptr<sctp::Stack> stack_;
+  std::unordered_map<std::uint32_t, Peer*> peers_;
+  std::vector<std::function<void()>> flushers_;
+  bool listening_ = false;
+  bool timer_armed_ = false;
+  bool settle_posted_ = false;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace hoplink::transport

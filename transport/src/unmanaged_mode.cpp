@@ -1,0 +1,46 @@
+// The client and server modes without tor: for operators testing a path, and for benchmarks.
+#include "app.hpp"
+#include "bridge_line.hpp"
+#include "modes.hpp"
+
+namespace hoplink::transport {
+
+int run_client(const Options& options, pt::Messages& messages) {
+  App app(options, messages);
+  const auto listen = options.listen.value_or(PeerAddress::v4({127, 0, 0, 1}, 0));
+  auto address = app.add_client(options.transport, listen, options.remote);
+  if (!address.ok()) {
+    messages.cmethod_error(options.transport, address.error());
+    messages.cmethods_done();
+    return 1;
+  }
+  messages.cmethod(options.transport, address.value());
+  messages.cmethods_done();
+  return app.run();
+}
+
+int run_server(const Options& options, pt::Messages& messages) {
+  App app(options, messages);
+  OrPortTarget target;
+  if (options.ext_orport) {
+    target = {*options.ext_orport, true, options.auth_cookie};
+  } else {
+    target = {*options.orport, false, {}};
+  }
+  const auto bind = options.listen.value_or(PeerAddress::v4({0, 0, 0, 0}, 0));
+  auto address = app.add_server(options.transport, bind, options.link, target);
+  if (!address.ok()) {
+    messages.smethod_error(options.transport, address.error());
+    messages.smethods_done();
+    return 1;
+  }
+  messages.smethod(options.transport, address.value(), {});
+  messages.smethods_done();
+  if (!options.state_dir.empty()) {
+    auto written = write_bridge_line_file(options.state_dir, {{options.transport, address.value(), {}}});
+    if (!written.ok()) app.log().warning(written.error());
+  }
+  return app.run();
+}
+
+}  // namespace hoplink::transport
