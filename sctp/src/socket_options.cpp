@@ -105,7 +105,10 @@ bool apply_socket_options(struct socket* so, const StackConfig& stack, const Ass
   auto* any = reinterpret_cast<struct sockaddr_conn*>(&paddr.spp_address);
   any->sconn_family = AF_CONN;
   paddr.spp_flags = SPP_PMTUD_DISABLE | SPP_HB_ENABLE;
-  paddr.spp_pathmtu = static_cast<std::uint32_t>(config.mtu);
+  // With AF_CONN usrsctp fills spp_pathmtu with chunks and puts the 12-byte common header on top (measured:
+  // 1212-byte packets for 1200), while config.mtu is the whole packet, i.e. the UDP payload.
+  constexpr std::size_t kCommonHeader = 12;
+  paddr.spp_pathmtu = static_cast<std::uint32_t>(config.mtu - kCommonHeader);
   paddr.spp_hbinterval = limits.heartbeat_interval_ms;
   paddr.spp_pathmaxrxt = limits.association_max_rxt;
   if (!set_option(so, IPPROTO_SCTP, SCTP_PEER_ADDR_PARAMS, paddr, "SCTP_PEER_ADDR_PARAMS", error))

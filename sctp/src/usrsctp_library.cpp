@@ -77,6 +77,22 @@ bool apply_sysctls(const StackConfig& c, std::string& error) {
       {"default_cc_module", usrsctp_sysctl_set_sctp_default_cc_module, cc_module(c.congestion_control)},
       // 512 chunks is less than one 1 MiB send buffer of 1200-byte packets.
       {"max_chunks_on_queue", usrsctp_sysctl_set_sctp_max_chunks_on_queue, 1u << 16},
+      // Aborts usrsctp decides on carry a diagnostic cause saying why (code 0 would send none), so that the
+      // peer's operator can tell a dead-peer abort from a protocol violation in a capture.
+      {"diag_info_code", usrsctp_sysctl_set_sctp_diag_info_code, 1},
+      // usrsctp aborts, without a cause, an association whose one chunk has been retransmitted 30 times.
+      // After a burst of ~100 lost packets or an overflowing receiver that limit was reached within a second
+      // and killed healthy links; dead peers are found by the association error threshold and the Stack's
+      // watchdog instead.
+      {"max_retran_chunk", usrsctp_sysctl_set_sctp_max_retran_chunk, 65535},
+      // Aborts usrsctp decides on carry a diagnostic cause saying why (code 0 would send none), so that the
+      // peer's operator can tell a dead-peer abort from a protocol violation in a capture.
+      {"diag_info_code", usrsctp_sysctl_set_sctp_diag_info_code, 1},
+      // usrsctp aborts, without a cause, an association whose one chunk has been retransmitted 30 times.
+      // After a burst of ~100 lost packets or an overflowing receiver that limit was reached within a second
+      // and killed healthy links; dead peers are found by the association error threshold and the Stack's
+      // watchdog instead.
+      {"max_retran_chunk", usrsctp_sysctl_set_sctp_max_retran_chunk, 65535},
       // One stream each way is all a byte stream needs; fewer streams, less memory per association.
       {"nr_outgoing_streams_default", usrsctp_sysctl_set_sctp_nr_outgoing_streams_default, 1},
       {"nr_incoming_streams_default", usrsctp_sysctl_set_sctp_nr_incoming_streams_default, 1},

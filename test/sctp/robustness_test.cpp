@@ -1,6 +1,7 @@
 // Corruption, garbage, loss and backpressure.
 #include <catch2/catch.hpp>
 #include <random>
+#include <thread>
 
 #include "harness.hpp"
 #include "sctp/crc32c.hpp"
@@ -96,6 +97,52 @@ TEST_CASE("5% random loss still delivers 5 MB intact", "[sctp][robust]") {
   CHECK(h.accepted[0]->content_ok);
   CHECK(client->content_ok);
   CHECK(h.dropped > 0);
+}
+
+TEST_CASE("bursts of 300 lost packets towards the receiver do not kill the association", "[sctp][robust]") {
+  // Three bursts, each of up to 300 consecutive data packets lost within 50 ms (a queue on the path
+  // overflowing), while 4 MB are sent. (The integration test of the same name, through a real UDP relay,
+  // is the one that catches usrsctp's per-chunk retransmission limit.)
+  auto& h = Harness::instance();
+  h.reset();
+  int data_packets = 0;
+  int dropped = 0;
+  int bursts = 0;
+  int burst_left = 0;
+  Clock::time_point burst_start;
+  h.impair = [&](bool to_server, Packet& p) {
+    if (!to_server || p.size() < 1000) return Verdict::deliver;
+    if (++data_packets % 1000 == 200 && bursts < 3) {
+      ++bursts;
+      burst_left = 300;
+      burst_start = h.now();
+    }
+    if (burst_left > 0 && h.now() - burst_start < 50ms) {
+      --burst_left;
+      ++dropped;
+      return Verdict::drop;
+    }
+    burst_left = 0;
+    return Verdict::deliver;
+  };
+  auto client = h.connect();
+  client->to_send = 4 * kMiB;
+  // Real time, not the fake clock: usrsctp picks the chunks to retransmit on a timeout by their age on the
+  // real clock, so timers far ahead of it never retransmit and the association dies of it.
+  bool done = false;
+  for (int step = 0; step < 20000 && !done; ++step) {
+    std::this_thread::sleep_for(1ms);
+    h.pump(1ms);
+    done = h.accepted.size() == 1 && h.accepted[0]->received == 4 * kMiB;
+  }
+  INFO("sent " << client->sent << " received " << (h.accepted.empty() ? 0 : h.accepted[0]->received)
+               << " dropped " << dropped << " in " << bursts << " bursts, client closed "
+               << (client->closed ? std::string(to_string(*client->closed)) : std::string("no")));
+  REQUIRE(done);
+  CHECK(bursts == 3);
+  CHECK(dropped > 3 * 100);
+  CHECK_FALSE(client->closed.has_value());
+  CHECK(h.accepted[0]->content_ok);
 }
 
 TEST_CASE("backpressure: a reader that stops reading stops the writer, resuming completes",
