@@ -1,6 +1,7 @@
 // Helpers and backend fixtures shared by the dpdk_io tests.
 #pragma once
 
+#include <netinet/udp.h>
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -122,20 +123,40 @@ struct MemoryBackend {
   std::unique_ptr<DatagramIo> b;
 };
 
-// Passes sendmmsg through to the kernel while `budget` lasts, then answers EAGAIN.
+// The datagrams one sendmmsg message carries: 1, or with a UDP_SEGMENT cmsg its length in gso_size pieces.
+inline std::size_t datagrams_in(const msghdr& header) {
+  std::size_t length = 0;
+  for (std::size_t i = 0; i < header.msg_iovlen; ++i) length += header.msg_iov[i].iov_len;
+  for (cmsghdr* control = CMSG_FIRSTHDR(&header); control != nullptr;
+       control = CMSG_NXTHDR(const_cast<msghdr*>(&header), control)) {
+    if (control->cmsg_level != SOL_UDP || control->cmsg_type != UDP_SEGMENT) continue;
+    std::uint16_t segment = 0;
+    std::memcpy(&segment, CMSG_DATA(control), sizeof segment);
+    if (segment > 0 && length > 0) return (length + segment - 1) / segment;
+  }
+  return 1;
+}
+
+// Passes sendmmsg through to the kernel while `budget` datagrams last, then answers EAGAIN. A message is
+// taken whole or not at all, as the kernel does with a GSO message.
 struct SendBudget {
   std::size_t budget = std::numeric_limits<std::size_t>::max();
 
   detail::UdpSyscalls syscalls(const std::shared_ptr<SendBudget>& self) const {
     detail::UdpSyscalls calls;
     calls.sendmmsg = [self](int fd, mmsghdr* messages, unsigned count, int flags) {
-      if (self->budget == 0) {
+      unsigned allowed = 0;
+      std::size_t datagrams = 0;
+      while (allowed < count && datagrams + datagrams_in(messages[allowed].msg_hdr) <= self->budget) {
+        datagrams += datagrams_in(messages[allowed].msg_hdr);
+        ++allowed;
+      }
+      if (allowed == 0) {
         errno = EAGAIN;
         return -1;
       }
-      const auto allowed = static_cast<unsigned>(std::min<std::size_t>(count, self->budget));
       const int sent = ::sendmmsg(fd, messages, allowed, flags);
-      if (sent > 0) self->budget -= static_cast<std::size_t>(sent);
+      for (int i = 0; i < sent; ++i) self->budget -= datagrams_in(messages[i].msg_hdr);
       return sent;
     };
     return calls;
@@ -150,13 +171,24 @@ inline UdpSocketConfig loopback_config(bool v6, std::size_t burst = 8, std::size
   return config;
 }
 
-template <bool V6>
+// Which kernel offloads the UDP fixtures ask for: both (the default), none, or GSO towards receivers
+// without GRO (the kernel then splits coalesced messages before they reach the receiving socket).
+enum class Offload { gso_gro, none, gso_only };
+
+inline UdpSocketConfig offload_config(bool v6, Offload offload) {
+  UdpSocketConfig config = loopback_config(v6);
+  config.gso = offload != Offload::none;
+  config.gro = offload == Offload::gso_gro;
+  return config;
+}
+
+template <bool V6, Offload kOffload = Offload::gso_gro>
 struct UdpBackend {
-  static constexpr std::size_t kBudget = 21;  // 8 + 8 + 5 with burst 8: the third flush is partial
+  static constexpr std::size_t kBudget = 21;  // datagrams: 8 + 8 + 5 with burst 8, the third flush is partial
 
   UdpBackend() {
-    auto opened_a = detail::open_udp_socket(loopback_config(V6), budget->syscalls(budget));
-    auto opened_b = detail::open_udp_socket(loopback_config(V6), {});
+    auto opened_a = detail::open_udp_socket(offload_config(V6, kOffload), budget->syscalls(budget));
+    auto opened_b = detail::open_udp_socket(offload_config(V6, kOffload), {});
     if (!opened_a.ok() || !opened_b.ok()) {
       error = opened_a.ok() ? opened_b.error() : opened_a.error();
       return;
@@ -180,5 +212,8 @@ struct UdpBackend {
 
 using UdpV4Backend = UdpBackend<false>;
 using UdpV6Backend = UdpBackend<true>;
+using UdpV4PlainBackend = UdpBackend<false, Offload::none>;
+using UdpV6PlainBackend = UdpBackend<true, Offload::none>;
+using UdpV4GsoOnlyBackend = UdpBackend<false, Offload::gso_only>;
 
 }  // namespace hoplink::dio::test
