@@ -117,7 +117,7 @@ TEST_CASE("out-of-range and malformed values are refused with the option's name"
   CHECK_FALSE(message_of({"--mtu", "many"}).empty());
 }
 
-TEST_CASE("--config reads the same options from a file, the command line first") {
+TEST_CASE("a --config file gives the same options from a file, the command line first") {
   const std::string path = "hoplink_options_test.conf";
   {
     std::ofstream file(path);
@@ -141,7 +141,7 @@ TEST_CASE("TOR_PT_SERVER_TRANSPORT_OPTIONS keys set the per-link options") {
   CHECK_THROWS_AS(apply_transport_options(link, {{"mtu", "5"}}), OptionsError);
 }
 
-TEST_CASE("--help names every option") {
+TEST_CASE("the help text names every option") {
   const auto text = help_text();
   for (const char* name : {"--help",
                            "--version",

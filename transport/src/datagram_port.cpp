@@ -30,14 +30,27 @@ void DatagramPort::wait_readable() {
 }
 
 void DatagramPort::on_readable() {
-  for (int round = 0; round < kBurstsPerWakeup; ++round) {
+  bool drained = false;
+  for (int round = 0; round < kBurstsPerWakeup && !drained; ++round) {
     auto received = backend_->receive_burst(burst_);
-    if (!received.ok() || received.value() == 0) break;
+    if (!received.ok() || received.value() == 0) {
+      drained = true;
+      break;
+    }
     for (std::size_t i = 0; i < received.value(); ++i) on_datagram_(burst_[i]);
-    if (received.value() < burst_.size()) break;
+    drained = received.value() < burst_.size();
   }
   after_receive_();
-  wait_readable();
+  if (drained) {
+    wait_readable();
+    return;
+  }
+  // The round limit was hit with more pending. Datagrams a backend holds back (split from a GRO message)
+  // do not show on the descriptor, so come back through the loop instead of waiting on it; the other
+  // sockets get their turn first.
+  asio::post(descriptor_.get_executor(), [this, alive = alive_] {
+    if (*alive) on_readable();
+  });
 }
 
 void DatagramPort::send(const PeerAddress& to, std::span<const std::byte> payload) {

@@ -48,10 +48,9 @@ struct RawValues {
 void add_link_options(po::options_description& description, RawValues& raw, const LinkOptions& defaults) {
   const auto& a = defaults.association;
   description.add_options()  //
-      (
-          "mtu", po::value(&raw.mtu)->default_value(a.mtu),
-          "SCTP packet size in bytes, i.e. the UDP payload (576..9000); no path MTU discovery runs inside "
-          "UDP")  //
+      ("mtu", po::value(&raw.mtu)->default_value(a.mtu),
+       "SCTP packet size in bytes, i.e. the UDP payload (576..9000); no path MTU discovery runs inside "
+       "UDP")  //
       ("send-buffer", po::value(&raw.send_buffer)->default_value(a.send_buffer),
        "bytes per link queued for sending and not yet acknowledged")  //
       ("receive-buffer", po::value(&raw.receive_buffer)->default_value(a.receive_buffer),
