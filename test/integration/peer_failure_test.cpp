@@ -1,0 +1,121 @@
+// The far end goes away: killed, exited, restarted; and one client talking to two bridges.
+#include <signal.h>
+
+#include <catch2/catch.hpp>
+#include <thread>
+
+#include "bridge_pair.hpp"
+#include "timeouts.hpp"
+
+using namespace hoplink::itest;
+using namespace std::chrono_literals;
+
+namespace {
+
+PairOptions echo_with_client_args(std::vector<std::string> args) {
+  return pair_options(ext_tor(DataMode::echo), std::move(args));
+}
+
+SocksOutcome open_echo_link(const BridgePair& pair) {
+  auto socks =
+      socks5_connect(pair.socks_port(), pair.bridge(), pair.bridge_args(), deadline_in(timeouts::kLinkSetup));
+  if (socks.connected()) {
+    auto r = duplex_pump(socks.fd.get(), {1, 10000}, {1, 10000}, deadline_in(timeouts::kSmallLink));
+    if (!r.ok) socks.error = "echo before the failure: " + r.summary();
+  }
+  return socks;
+}
+
+}  // namespace
+
+TEST_CASE("a bridge killed without a word: the client closes tor's connection after the dead-peer timeout",
+          "[peer][dead]") {
+  BridgePair pair(echo_with_client_args({"--heartbeat-interval", "500", "--dead-peer-timeout", "3000"}));
+  INFO(pair.describe());
+  auto socks = open_echo_link(pair);
+  INFO(socks.describe());
+  REQUIRE(socks.connected());
+  REQUIRE(socks.error.empty());
+  pair.server_process().send_signal(SIGKILL);
+  REQUIRE(pair.server_process().wait_exit(timeouts::kExit));
+  auto start = Clock::now();
+  auto drained = recv_until_closed(socks.fd.get(), deadline_in(3000ms + 10s));
+  auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+  INFO("closed after " << took.count() << " ms");
+  CHECK(drained.status == IoStatus::closed);
+  CHECK(pair.client_process().running());
+}
+
+TEST_CASE("a bridge that exits (SIGTERM) ends its links at the client promptly", "[peer][exit]") {
+  // Default dead-peer timeout (30 s): only an ABORT/SHUTDOWN from the exiting bridge closes the link in time.
+  BridgePair pair(echo_with_client_args({}));
+  INFO(pair.describe());
+  auto socks = open_echo_link(pair);
+  INFO(socks.describe());
+  REQUIRE(socks.connected());
+  pair.server_process().send_signal(SIGTERM);
+  REQUIRE(pair.server_process().wait_exit(timeouts::kPromptExit));
+  auto start = Clock::now();
+  auto drained = recv_until_closed(socks.fd.get(), deadline_in(timeouts::kClose));
+  INFO("closed after " << std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count()
+                       << " ms");
+  CHECK(drained.status == IoStatus::closed);
+}
+
+TEST_CASE("tor closing the client side mid-link ends the bridge's ORPort connection", "[peer][close]") {
+  BridgePair pair(echo_with_client_args({}));
+  INFO(pair.describe());
+  auto socks = open_echo_link(pair);
+  REQUIRE(socks.connected());
+  socks.fd.reset();
+  CHECK(pair.tor->wait_until([](const auto& all) { return all.size() == 1 && all[0].eof_after_data; },
+                             timeouts::kClose));
+}
+
+TEST_CASE("a bridge restarted on the same UDP port serves the same client again", "[peer][restart]") {
+  BridgePair pair;
+  INFO(pair.describe());
+  auto first = pair.link({.seed = 1, .up = 100000, .down = 100000}, timeouts::kSmallLink);
+  INFO(first.describe());
+  REQUIRE(first.ok());
+  auto port = pair.bridge().port;
+  pair.server_process().send_signal(SIGKILL);
+  REQUIRE(pair.server_process().wait_exit(timeouts::kExit));
+  ManagedServerOptions again;
+  again.orport = pair.orport_trap->port();
+  again.ext_orport = pair.tor->port();
+  again.cookie_file = pair.tor->cookie_file();
+  again.bindaddr = "sctp-127.0.0.1:" + std::to_string(port);
+  auto server = start_managed_server(pair.dir, again, "server-again");
+  INFO(server.process->describe());
+  REQUIRE(server.method.address.port == port);
+  auto second = run_socks_link(pair.socks_port(), server.method.address, server.method.args, *pair.tor,
+                               {.seed = 2, .up = 100000, .down = 100000}, timeouts::kSmallLink);
+  INFO(second.describe());
+  CHECK(second.ok());
+}
+
+TEST_CASE("one client, two bridges, links to both at once", "[peer][multi]") {
+  BridgePair pair;
+  INFO(pair.describe());
+  ManagedServerOptions other;
+  other.orport = pair.orport_trap->port();
+  other.ext_orport = pair.tor->port();
+  other.cookie_file = pair.tor->cookie_file();
+  auto second = start_managed_server(pair.dir, other, "server2");
+  INFO(second.process->describe());
+  std::vector<LinkResult> results(20);
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    threads.emplace_back([&, i] {
+      const auto& bridge = i % 2 ? second.method : pair.server.method;
+      results[i] = run_socks_link(pair.socks_port(), bridge.address, bridge.args, *pair.tor,
+                                  {.seed = 100 + i, .up = 200000, .down = 200000}, timeouts::kSmallLink);
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    INFO("link " << i << ": " << results[i].describe());
+    CHECK(results[i].ok());
+  }
+}
