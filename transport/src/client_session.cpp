@@ -87,6 +87,7 @@ void ClientSession::connect(const PeerAddress& bridge, const pt::Args& args) {
     return;
   }
   association_ = std::move(association).value();
+  watch_tor_while_connecting();
   timer_.cancel();
   timer_.expires_after(context_.options.connect_timeout);
   timer_.async_wait([self = shared_from_this()](const error_code& ec) {
@@ -97,9 +98,27 @@ void ClientSession::connect(const PeerAddress& bridge, const pt::Args& args) {
   });
 }
 
+void ClientSession::watch_tor_while_connecting() {
+  // tor may give up first: its EOF ends the attempt now rather than at the connect timeout. Nothing is
+  // consumed here: bytes tor sends early stay in the socket for the link.
+  socket_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](const error_code& ec) {
+    if (ec || self->finished_ || self->replying_) return;
+    std::byte probe{};
+    error_code peek_error;
+    const auto peeked = self->socket_.receive(asio::buffer(&probe, 1), tcp::socket::message_peek, peek_error);
+    if (peek_error || peeked == 0) {
+      self->context_.link.log.info("tor closed SOCKS connection " + std::to_string(self->id_) +
+                                   " while connecting to " + self->bridge_.to_string());
+      self->close_now();
+    }
+  });
+}
+
 void ClientSession::on_connected() {
   if (finished_) return;
   timer_.cancel();
+  error_code ignored;
+  socket_.cancel(ignored);  // the EOF watch: the link reads from here on
   if (context_.fixed_remote) {
     become_link();
     return;

@@ -33,6 +33,7 @@ class ClientSession final : public Closable,
   void read_socks();
   void on_socks_bytes(std::size_t bytes);
   void connect(const PeerAddress& bridge, const pt::Args& args);
+  void watch_tor_while_connecting();
   void reply_and_close(pt::Socks5Reply reply, const std::string& why);
   void become_link();
 
