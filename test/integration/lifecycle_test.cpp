@@ -2,8 +2,12 @@
 #include <signal.h>
 
 #include <catch2/catch.hpp>
+#include <optional>
+#include <thread>
 
 #include "bridge_pair.hpp"
+#include "link.hpp"
+#include "net.hpp"
 #include "timeouts.hpp"
 
 using namespace hoplink::itest;
@@ -106,4 +110,33 @@ TEST_CASE("SIGINT twice ends the process", "[lifecycle]") {
   INFO(client.process->describe());
   REQUIRE(status.has_value());
   CHECK(status->signal == 0);
+}
+
+TEST_CASE("the first SIGINT stops new links and lets the open one finish before exiting", "[lifecycle]") {
+  BridgePair pair;
+  INFO(pair.describe());
+  std::optional<LinkResult> result;
+  std::thread link([&] {
+    result = run_socks_link(pair.socks_port(), pair.bridge(), {}, *pair.tor,
+                            {.seed = 70, .up = 40'000'000, .down = 40'000'000}, timeouts::kBulk);
+  });
+  std::this_thread::sleep_for(300ms);  // the link is open and moving bytes
+  pair.client_process().send_signal(SIGINT);
+  // New links are refused (the SOCKS listener is closed) while the open one goes on.
+  bool refused = false;
+  const auto deadline = Clock::now() + 2s;
+  while (!refused && Clock::now() < deadline) {
+    try {
+      tcp_connect(pair.socks_port(), deadline_in(200ms));
+    } catch (const std::exception&) {
+      refused = true;  // connection refused: the listener is gone
+    }
+    if (!refused) std::this_thread::sleep_for(20ms);
+  }
+  link.join();
+  REQUIRE(result.has_value());
+  INFO(result->describe());
+  CHECK(refused);
+  CHECK(result->ok());
+  check_exits_promptly(pair.client_process(), true);
 }
