@@ -77,17 +77,15 @@ bool apply_sysctls(const StackConfig& c, std::string& error) {
       {"default_cc_module", usrsctp_sysctl_set_sctp_default_cc_module, cc_module(c.congestion_control)},
       // 512 chunks is less than one 1 MiB send buffer of 1200-byte packets.
       {"max_chunks_on_queue", usrsctp_sysctl_set_sctp_max_chunks_on_queue, 1u << 16},
-      // Aborts usrsctp decides on carry a diagnostic cause saying why (code 0 would send none), so that the
-      // peer's operator can tell a dead-peer abort from a protocol violation in a capture.
-      {"diag_info_code", usrsctp_sysctl_set_sctp_diag_info_code, 1},
+      // diag_info_code stays 0: with a code set, usrsctp 0.9.5 allocates a diagnostic cause while processing
+      // some invalid input packets and never frees it (LeakSanitizer, garbage-packet test): a remote leak.
       // usrsctp aborts, without a cause, an association whose one chunk has been retransmitted 30 times.
       // After a burst of ~100 lost packets or an overflowing receiver that limit was reached within a second
       // and killed healthy links; dead peers are found by the association error threshold and the Stack's
       // watchdog instead.
       {"max_retran_chunk", usrsctp_sysctl_set_sctp_max_retran_chunk, 65535},
-      // Aborts usrsctp decides on carry a diagnostic cause saying why (code 0 would send none), so that the
-      // peer's operator can tell a dead-peer abort from a protocol violation in a capture.
-      {"diag_info_code", usrsctp_sysctl_set_sctp_diag_info_code, 1},
+      // diag_info_code stays 0: with a code set, usrsctp 0.9.5 allocates a diagnostic cause while processing
+      // some invalid input packets and never frees it (LeakSanitizer, garbage-packet test): a remote leak.
       // usrsctp aborts, without a cause, an association whose one chunk has been retransmitted 30 times.
       // After a burst of ~100 lost packets or an overflowing receiver that limit was reached within a second
       // and killed healthy links; dead peers are found by the association error threshold and the Stack's
