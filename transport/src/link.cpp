@@ -1,7 +1,6 @@
 #include "link.hpp"
 
 #include <algorithm>
-#include <cstring>
 
 namespace hoplink::transport {
 
@@ -16,7 +15,7 @@ Link::Link(LinkContext context, std::uint64_t id, tcp::socket socket,
       started_(std::chrono::steady_clock::now()),
       to_peer_(std::max(kBufferBytes, to_peer_first.size())),
       from_peer_(kBufferBytes) {
-  std::memcpy(to_peer_.data(), to_peer_first.data(), to_peer_first.size());
+  std::copy(to_peer_first.begin(), to_peer_first.end(), to_peer_.begin());
   to_peer_end_ = to_peer_first.size();
 }
 
