@@ -56,6 +56,8 @@ enum class Verdict { deliver, drop };
 class Harness {
  public:
   static Harness& instance();
+  // The Stack goes first: closing what is left sends ABORTs through on_packet, which uses the other members.
+  ~Harness() { stack_.reset(); }
 
   Stack& stack() { return *stack_; }
   PeerToken client_peer() const { return client_peer_; }  // what the client side connects to

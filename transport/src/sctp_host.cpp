@@ -17,6 +17,9 @@ SctpHost::SctpHost(asio::io_context& io, const sctp::StackConfig& config) : io_(
 SctpHost::~SctpHost() {
   *alive_ = false;
   timer_.cancel();
+  // Destroying the stack closes what is left, and usrsctp sends ABORTs through the sink: the routing table
+  // must still exist then.
+  stack_.reset();
 }
 
 sctp::PeerToken SctpHost::add_peer(Peer& peer, bool crc32c) {
