@@ -1,4 +1,4 @@
-// The bodies of the pt-spec fuzz targets. Each takes one input, drives a parser with it, and checks
+// The bodies of the fuzz targets. Each takes one input, drives a parser with it, and checks
 // invariants that must hold for every input; a broken invariant aborts, which libFuzzer reports as a
 // crash and the corpus-replay test as a failure. Each returns 0, as LLVMFuzzerTestOneInput must.
 #pragma once
@@ -19,5 +19,27 @@ int fuzz_environment(const std::uint8_t* data, std::size_t size);
 int fuzz_args(const std::uint8_t* data, std::size_t size);
 // Stdout lines: whatever the text, one call writes one line with no control characters.
 int fuzz_messages(const std::uint8_t* data, std::size_t size);
+
+// The datagram input paths. Each is compiled in only when its library is built (HOPLINK_FUZZ_SCTP,
+// HOPLINK_FUZZ_DPDK, HOPLINK_FUZZ_DTLS are then defined for whoever links fuzz_harness).
+#if HOPLINK_FUZZ_SCTP
+// SCTP packets into the process's one Stack (created on first use, never destroyed), from one of two
+// peers: data[0] bit 0 picks the peer (CRC32c on / off); bit 1 sets the listener's port and a valid CRC32c;
+// bit 2 first opens an association with a well-formed INIT / COOKIE-ECHO and makes the packet one of its
+// (ports, verification tag, CRC); bits 3-7 advance the clock before the timers run.
+int fuzz_sctp_packet(const std::uint8_t* data, std::size_t size);
+#endif
+#if HOPLINK_FUZZ_DPDK
+// Ethernet frames into the DPDK backend's header validation (parse_frame, ARP, ICMP echo). data[0] bit 0
+// addresses the frame to us and fixes the checksums, bit 1 uses the broadcast MAC, bit 2 zeroes the UDP
+// checksum.
+int fuzz_dpdk_frame(const std::uint8_t* data, std::size_t size);
+#endif
+#if HOPLINK_FUZZ_DTLS
+// Datagrams into DTLS: data[0] % 4 picks the open server session, the open client session, the Listener,
+// or the Listener with the cookie of its HelloVerifyRequest spliced into the ClientHello (so that
+// DtlsSession::accept runs on fuzzed hellos). Open sessions must stay open and working, or fail cleanly.
+int fuzz_dtls_datagram(const std::uint8_t* data, std::size_t size);
+#endif
 
 }  // namespace hoplink::fuzz

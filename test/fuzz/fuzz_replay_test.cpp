@@ -104,3 +104,18 @@ TEST_CASE("fuzz replay: args") {
 TEST_CASE("fuzz replay: messages") {
   replay("messages", hoplink::fuzz::fuzz_messages);
 }
+#if HOPLINK_FUZZ_SCTP
+TEST_CASE("fuzz replay: sctp_packet") {
+  replay("sctp_packet", hoplink::fuzz::fuzz_sctp_packet);
+}
+#endif
+#if HOPLINK_FUZZ_DPDK
+TEST_CASE("fuzz replay: dpdk_frame") {
+  replay("dpdk_frame", hoplink::fuzz::fuzz_dpdk_frame);
+}
+#endif
+#if HOPLINK_FUZZ_DTLS
+TEST_CASE("fuzz replay: dtls_datagram") {
+  replay("dtls_datagram", hoplink::fuzz::fuzz_dtls_datagram);
+}
+#endif
