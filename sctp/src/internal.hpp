@@ -127,6 +127,10 @@ struct Stack::Impl {
   Result<std::unique_ptr<Association>, std::string> connect(PeerToken peer, const AssociationConfig& config,
                                                             AssociationEvents& events);
   Result<void, std::string> listen(const AssociationConfig& config, AcceptHandler handler);
+  // A non-blocking usrsctp socket with the per-association options, bound to `port` and the AF_CONN
+  // `address` (a peer token, or null for every peer).
+  Result<struct socket*, std::string> open_bound_socket(const AssociationConfig& config, std::uint16_t port,
+                                                        void* address);
   bool receive_packet(PeerToken from, std::span<const std::byte> packet);
   void handle_timers(Clock::time_point t);
   void dispatch_events();

@@ -133,11 +133,8 @@ void Stack::Impl::forget_peer(std::uint32_t token) {
   peers.erase(token);
 }
 
-Result<std::unique_ptr<Association>, std::string> Stack::Impl::connect(PeerToken peer,
-                                                                       const AssociationConfig& config,
-                                                                       AssociationEvents& events) {
-  const auto peer_it = peers.find(peer.value);
-  if (peer_it == peers.end() || peer_it->second.unregister_pending) return fail(std::string("unknown peer"));
+Result<struct socket*, std::string> Stack::Impl::open_bound_socket(const AssociationConfig& config,
+                                                                   std::uint16_t port, void* address) {
   struct socket* so = usrsctp_socket(AF_CONN, SOCK_STREAM, IPPROTO_SCTP, nullptr, nullptr, 0, nullptr);
   if (so == nullptr) return fail(errno_text("usrsctp_socket"));
   std::string error;
@@ -147,13 +144,25 @@ Result<std::unique_ptr<Association>, std::string> Stack::Impl::connect(PeerToken
   }
   struct sockaddr_conn local {};
   local.sconn_family = AF_CONN;
-  local.sconn_port = htons(config.local_port);
-  local.sconn_addr = token_address(peer.value);
+  local.sconn_port = htons(port);
+  local.sconn_addr = address;
   if (usrsctp_bind(so, reinterpret_cast<struct sockaddr*>(&local), sizeof local) != 0) {
     error = errno_text("usrsctp_bind");
     usrsctp_close(so);
     return fail(std::move(error));
   }
+  return so;
+}
+
+Result<std::unique_ptr<Association>, std::string> Stack::Impl::connect(PeerToken peer,
+                                                                       const AssociationConfig& config,
+                                                                       AssociationEvents& events) {
+  const auto peer_it = peers.find(peer.value);
+  if (peer_it == peers.end() || peer_it->second.unregister_pending) return fail(std::string("unknown peer"));
+  auto opened = open_bound_socket(config, config.local_port, token_address(peer.value));
+  if (!opened.ok()) return fail(opened.error());
+  struct socket* so = opened.value();
+  std::string error;
   const std::optional<std::uint16_t> local_port = bound_port(so);
 
   auto impl = std::make_unique<Association::Impl>();
@@ -195,23 +204,11 @@ Result<std::unique_ptr<Association>, std::string> Stack::Impl::connect(PeerToken
 
 Result<void, std::string> Stack::Impl::listen(const AssociationConfig& config, AcceptHandler handler) {
   if (listener_slot) return fail(std::string("this Stack already listens"));
-  struct socket* so = usrsctp_socket(AF_CONN, SOCK_STREAM, IPPROTO_SCTP, nullptr, nullptr, 0, nullptr);
-  if (so == nullptr) return fail(errno_text("usrsctp_socket"));
-  std::string error;
-  if (!detail::apply_socket_options(so, this->config, config, error)) {
-    usrsctp_close(so);
-    return fail(std::move(error));
-  }
   // A null address binds every registered peer token; the port is the listener's, config.remote_port.
-  struct sockaddr_conn local {};
-  local.sconn_family = AF_CONN;
-  local.sconn_port = htons(config.remote_port);
-  local.sconn_addr = nullptr;
-  if (usrsctp_bind(so, reinterpret_cast<struct sockaddr*>(&local), sizeof local) != 0) {
-    error = errno_text("usrsctp_bind");
-    usrsctp_close(so);
-    return fail(std::move(error));
-  }
+  auto opened = open_bound_socket(config, config.remote_port, nullptr);
+  if (!opened.ok()) return fail(opened.error());
+  struct socket* so = opened.value();
+  std::string error;
   if (usrsctp_listen(so, 1024) != 0) {
     error = errno_text("usrsctp_listen");
     usrsctp_close(so);
