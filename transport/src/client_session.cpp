@@ -21,7 +21,7 @@ pt::Socks5Reply reply_for(sctp::CloseReason reason) {
 }  // namespace
 
 ClientSession::ClientSession(ClientContext& context, std::uint64_t id, tcp::socket socket)
-    : context_(context), id_(id), socket_(std::move(socket)), timer_(socket_.get_executor()), in_(1024) {}
+    : PendingLink(context.link, id, std::move(socket), nullptr), context_(context), in_(1024) {}
 
 void ClientSession::start() {
   if (context_.fixed_remote) {
@@ -163,26 +163,8 @@ void ClientSession::reply_and_close(pt::Socks5Reply reply, const std::string& wh
 }
 
 void ClientSession::become_link() {
-  finished_ = true;
-  std::vector<std::byte> leftover(socks_.leftover().begin(), socks_.leftover().end());
-  auto link = std::make_shared<Link>(context_.link, id_, std::move(socket_), std::move(association_),
-                                     "to bridge " + bridge_.to_string(), std::move(leftover));
-  // The link takes this session's place (and id) in the registry.
-  context_.link.registry.add(id_, link);
-  link->start();
-}
-
-void ClientSession::close_now() {
-  if (finished_) return;
-  finished_ = true;
-  error_code ignored;
-  timer_.cancel();
-  socket_.close(ignored);
-  if (association_) {
-    association_.reset();
-    context_.link.host.settle_soon();
-  }
-  context_.link.registry.remove(id_);
+  hand_over("to bridge " + bridge_.to_string(),
+            std::vector<std::byte>(socks_.leftover().begin(), socks_.leftover().end()));
 }
 
 }  // namespace hoplink::transport

@@ -9,6 +9,7 @@
 #include "asio.hpp"
 #include "link.hpp"
 #include "options.hpp"
+#include "pending_link.hpp"
 #include "pt/socks5_server.hpp"
 #include "sctp_transport.hpp"
 
@@ -21,13 +22,12 @@ struct ClientContext {
   std::optional<PeerAddress> fixed_remote;  // unmanaged --remote: no SOCKS
 };
 
-class ClientSession final : public Closable,
+class ClientSession final : public PendingLink,
                             public sctp::AssociationEvents,
                             public std::enable_shared_from_this<ClientSession> {
  public:
   ClientSession(ClientContext& context, std::uint64_t id, tcp::socket socket);
   void start();
-  void close_now() override;
 
  private:
   void read_socks();
@@ -43,15 +43,10 @@ class ClientSession final : public Closable,
   void on_closed(sctp::CloseReason reason) override;
 
   ClientContext& context_;
-  std::uint64_t id_;
-  tcp::socket socket_;
-  asio::steady_timer timer_;
   pt::Socks5Server socks_;
   std::vector<std::byte> in_;
   std::vector<std::byte> out_;
-  std::unique_ptr<sctp::Association> association_;
   PeerAddress bridge_;
-  bool finished_ = false;  // closed, or handed over to a Link
   bool replying_ = false;  // a failure reply is being written
 };
 

@@ -25,12 +25,9 @@ Result<pt::AuthCookie, std::string> read_cookie(const std::string& path) {
 
 ServerSession::ServerSession(ServerContext& context, std::uint64_t id,
                              std::unique_ptr<sctp::Association> association, const PeerAddress& from)
-    : context_(context),
-      id_(id),
-      association_(std::move(association)),
+    : PendingLink(context.link, id, tcp::socket(context.link.io), std::move(association)),
+      context_(context),
       from_(from),
-      socket_(context.link.io),
-      timer_(context.link.io),
       in_(4096) {}
 
 void ServerSession::start() {
@@ -126,25 +123,7 @@ void ServerSession::fail(const std::string& why) {
 }
 
 void ServerSession::become_link(std::vector<std::byte> leftover) {
-  finished_ = true;
-  timer_.cancel();
-  auto link = std::make_shared<Link>(context_.link, id_, std::move(socket_), std::move(association_),
-                                     "from " + from_.to_string(), std::move(leftover));
-  context_.link.registry.add(id_, link);
-  link->start();
-}
-
-void ServerSession::close_now() {
-  if (finished_) return;
-  finished_ = true;
-  error_code ignored;
-  timer_.cancel();
-  socket_.close(ignored);
-  if (association_) {
-    association_.reset();
-    context_.link.host.settle_soon();
-  }
-  context_.link.registry.remove(id_);
+  hand_over("from " + from_.to_string(), std::move(leftover));
 }
 
 }  // namespace hoplink::transport

@@ -10,6 +10,7 @@
 #include "asio.hpp"
 #include "link.hpp"
 #include "options.hpp"
+#include "pending_link.hpp"
 #include "pt/ext_or_client.hpp"
 
 namespace hoplink::transport {
@@ -22,14 +23,13 @@ struct ServerContext {
   std::string auth_cookie_file;  // re-read for every connection: tor rewrites it when it restarts
 };
 
-class ServerSession final : public Closable,
+class ServerSession final : public PendingLink,
                             public sctp::AssociationEvents,
                             public std::enable_shared_from_this<ServerSession> {
  public:
   ServerSession(ServerContext& context, std::uint64_t id, std::unique_ptr<sctp::Association> association,
                 const PeerAddress& from);
   void start();
-  void close_now() override;
 
  private:
   void on_tcp_connected();
@@ -44,15 +44,10 @@ class ServerSession final : public Closable,
   void on_closed(sctp::CloseReason reason) override;
 
   ServerContext& context_;
-  std::uint64_t id_;
-  std::unique_ptr<sctp::Association> association_;
   PeerAddress from_;
-  tcp::socket socket_;
-  asio::steady_timer timer_;
   std::unique_ptr<pt::ExtOrClient> ext_or_;
   std::vector<std::byte> in_;
   std::vector<std::byte> out_;
-  bool finished_ = false;
 };
 
 }  // namespace hoplink::transport
