@@ -3,21 +3,13 @@
 #include <algorithm>
 
 #include "byte_reader.hpp"
+#include "socks5_wire.hpp"
 
 namespace hoplink::pt {
 namespace {
 
 using detail::ByteReader;
-
-constexpr std::uint8_t kSocksVersion = 0x05;
-constexpr std::uint8_t kAuthVersion = 0x01;
-constexpr std::uint8_t kMethodNoAuth = 0x00;
-constexpr std::uint8_t kMethodUserPass = 0x02;
-constexpr std::uint8_t kNoAcceptableMethod = 0xff;
-constexpr std::uint8_t kCommandConnect = 0x01;
-constexpr std::uint8_t kAtypIpv4 = 0x01;
-constexpr std::uint8_t kAtypDomain = 0x03;
-constexpr std::uint8_t kAtypIpv6 = 0x04;
+using namespace detail::socks5;
 
 enum Stage : std::uint8_t { greeting, authentication, request, done };
 
@@ -49,16 +41,11 @@ constexpr Step failed() {
 }  // namespace
 
 std::array<std::byte, 10> socks5_reply(Socks5Reply reply) {
-  return {std::byte{kSocksVersion},
-          static_cast<std::byte>(reply),
-          std::byte{0x00},
-          std::byte{kAtypIpv4},
-          std::byte{0},
-          std::byte{0},
-          std::byte{0},
-          std::byte{0},
-          std::byte{0},
-          std::byte{0}};
+  return {std::byte{kVersion}, static_cast<std::byte>(reply),
+          std::byte{0x00},     std::byte{kAtypIpv4},
+          std::byte{0},        std::byte{0},
+          std::byte{0},        std::byte{0},
+          std::byte{0},        std::byte{0}};
 }
 
 namespace {
@@ -71,7 +58,7 @@ namespace {
 Step parse_greeting(ByteReader& reader, std::vector<std::byte>& out, bool& authenticate, std::string& error) {
   const auto version = reader.u8();
   if (!version) return need_more();
-  if (*version != kSocksVersion) {
+  if (*version != kVersion) {
     error = "SOCKS greeting: version is not 5";
     return failed();
   }
@@ -85,10 +72,10 @@ Step parse_greeting(ByteReader& reader, std::vector<std::byte>& out, bool& authe
   // tor offers username/password exactly when the bridge line has arguments: prefer it.
   if (offers(kMethodUserPass) || offers(kMethodNoAuth)) {
     authenticate = offers(kMethodUserPass);
-    push(out, {kSocksVersion, authenticate ? kMethodUserPass : kMethodNoAuth});
+    push(out, {kVersion, authenticate ? kMethodUserPass : kMethodNoAuth});
     return advanced(reader.consumed());
   }
-  push(out, {kSocksVersion, kNoAcceptableMethod});
+  push(out, {kVersion, kNoAcceptableMethod});
   error = "SOCKS greeting: neither no-auth nor username/password offered";
   return failed();
 }
@@ -141,7 +128,7 @@ Step parse_authentication(ByteReader& reader, std::vector<std::byte>& out, Args&
 Step parse_request(ByteReader& reader, std::vector<std::byte>& out, PeerAddress& target, std::string& error) {
   const auto version = reader.u8();
   if (!version) return need_more();
-  if (*version != kSocksVersion) {
+  if (*version != kVersion) {
     push_reply(out, Socks5Reply::general_failure);
     error = "SOCKS request: version is not 5";
     return failed();
@@ -162,19 +149,9 @@ Step parse_request(ByteReader& reader, std::vector<std::byte>& out, PeerAddress&
                                  : "SOCKS request: unknown address type " + std::to_string(*atyp);
     return failed();
   }
-  const auto address = reader.bytes(*atyp == kAtypIpv4 ? 4 : 16);
+  const auto address = read_ip_and_port(reader, *atyp);
   if (!address) return need_more();
-  const auto port = reader.u16();
-  if (!port) return need_more();
-  if (*atyp == kAtypIpv4) {
-    std::array<std::uint8_t, 4> bytes;
-    std::transform(address->begin(), address->end(), bytes.begin(), std::to_integer<std::uint8_t>);
-    target = PeerAddress::v4(bytes, *port);
-  } else {
-    std::array<std::uint8_t, 16> bytes;
-    std::transform(address->begin(), address->end(), bytes.begin(), std::to_integer<std::uint8_t>);
-    target = PeerAddress::v6(bytes, *port);
-  }
+  target = *address;
   return advanced(reader.consumed());
 }
 

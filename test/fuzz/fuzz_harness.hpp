@@ -15,6 +15,10 @@ int fuzz_socks5(const std::uint8_t* data, std::size_t size);
 int fuzz_ext_or(const std::uint8_t* data, std::size_t size);
 // PT environment: KEY=VALUE lines; with data[0] odd they override a valid client+server environment.
 int fuzz_environment(const std::uint8_t* data, std::size_t size);
+// SOCKS5 UDP ASSOCIATE client (TOR_PT_PROXY): data[1..] is what the proxy sends on the control connection
+// (data[0] bit 0: with credentials), fed whole and chunked; the same bytes are also parsed as a relayed
+// datagram, whose header must write back identically.
+int fuzz_socks5_udp(const std::uint8_t* data, std::size_t size);
 // The three argument dialects: parsing arbitrary text, and format/parse round trips.
 int fuzz_args(const std::uint8_t* data, std::size_t size);
 // Stdout lines: whatever the text, one call writes one line with no control characters.

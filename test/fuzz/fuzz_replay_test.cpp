@@ -92,6 +92,9 @@ void replay(const std::string& name, Harness harness) {
 TEST_CASE("fuzz replay: socks5") {
   replay("socks5", hoplink::fuzz::fuzz_socks5);
 }
+TEST_CASE("fuzz replay: socks5_udp") {
+  replay("socks5_udp", hoplink::fuzz::fuzz_socks5_udp);
+}
 TEST_CASE("fuzz replay: ext_or") {
   replay("ext_or", hoplink::fuzz::fuzz_ext_or);
 }
