@@ -57,6 +57,12 @@ void App::set_outbound_bind(std::optional<PeerAddress> v4, std::optional<PeerAdd
   for (const auto& info : kTransports) transport(std::string(info.name)).set_outbound_bind(v4, v6);
 }
 
+Result<void, std::string> App::use_proxy(const std::string& name, const pt::ProxyUri& proxy,
+                                         std::chrono::milliseconds timeout) {
+  if (find_transport(name) == nullptr) return fail("no such transport: " + name);
+  return transport(name).use_proxy(proxy, timeout);
+}
+
 void App::accept_tcp(tcp::acceptor& acceptor, ClientContext& context) {
   acceptor.async_accept([this, &acceptor, &context](const error_code& ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;

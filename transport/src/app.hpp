@@ -37,6 +37,10 @@ class App {
   Result<PeerAddress, std::string> add_client(const std::string& transport, const PeerAddress& listen,
                                               std::optional<PeerAddress> remote);
   void set_outbound_bind(std::optional<PeerAddress> v4, std::optional<PeerAddress> v6);
+  // TOR_PT_PROXY=socks5://: `transport`'s links go through the proxy's UDP relay. Associates now (runs the
+  // loop for at most `timeout`); the error is one line for PROXY-ERROR.
+  Result<void, std::string> use_proxy(const std::string& transport, const pt::ProxyUri& proxy,
+                                      std::chrono::milliseconds timeout);
   // Serves `transport` on a UDP address; links go to tor at `target`. Returns the bound address.
   Result<PeerAddress, std::string> add_server(const std::string& transport, const PeerAddress& bind,
                                               const LinkOptions& link, const OrPortTarget& target);

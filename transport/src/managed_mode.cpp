@@ -36,6 +36,17 @@ std::vector<std::string> expand(const std::vector<std::string>& requested) {
   return names;
 }
 
+// TOR_PT_PROXY=socks5://: each client transport associates with the proxy's UDP relay before CMETHODS.
+Result<void, std::string> use_proxy(App& app, const pt::ClientEnvironment& client) {
+  constexpr std::chrono::seconds kTimeout{15};
+  for (const auto& name : expand(client.transports)) {
+    if (find_transport(name) == nullptr) continue;  // CMETHOD-ERROR follows
+    auto proxied = app.use_proxy(name, *client.proxy, kTimeout);
+    if (!proxied.ok()) return fail(name + ": " + proxied.error());
+  }
+  return {};
+}
+
 void start_clients(App& app, const pt::ManagedEnvironment& environment, pt::Messages& messages) {
   app.set_outbound_bind(environment.outbound_bind_v4, environment.outbound_bind_v6);
   for (const auto& name : expand(environment.client->transports)) {
@@ -125,14 +136,22 @@ int run_managed(const Options& options, const pt::Environment& environment, pt::
     messages.env_error(made.error());
     return 1;
   }
-  if (env.client && env.client->proxy) {
-    // Every hoplink transport is datagrams over UDP: an HTTP CONNECT or SOCKS4a proxy cannot carry them,
-    // and SOCKS5 UDP ASSOCIATE is not implemented.
+  if (env.client && env.client->proxy && env.client->proxy->scheme != pt::ProxyUri::Scheme::socks5) {
+    // Every hoplink transport is datagrams over UDP: HTTP CONNECT and SOCKS4a carry only TCP.
     messages.proxy_error(
-        "hoplink sends UDP datagrams, which TOR_PT_PROXY cannot carry (only TCP proxying is offered)");
+        "hoplink sends UDP datagrams, which an HTTP or SOCKS4a proxy cannot carry; use a SOCKS5 proxy that "
+        "offers UDP ASSOCIATE");
     return 1;
   }
   App app(options, messages);
+  if (env.client && env.client->proxy) {
+    app.set_outbound_bind(env.outbound_bind_v4, env.outbound_bind_v6);
+    if (auto proxied = use_proxy(app, *env.client); !proxied.ok()) {
+      messages.proxy_error(proxied.error());
+      return 1;
+    }
+    messages.proxy_done();
+  }
   if (env.client) start_clients(app, env, messages);
   if (env.server) start_servers(app, options, env, messages);
   if (env.exit_on_stdin_close) app.exit_on_stdin_close();

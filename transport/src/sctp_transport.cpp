@@ -69,12 +69,16 @@ std::unique_ptr<SctpTransport::Endpoint> SctpTransport::open_endpoint(const Peer
     error = socket.error();
     return nullptr;
   }
+  return make_endpoint(std::move(socket).value(), accepts_new_peers);
+}
+
+std::unique_ptr<SctpTransport::Endpoint> SctpTransport::make_endpoint(std::unique_ptr<dio::DatagramIo> io,
+                                                                      bool accepts_new_peers) {
   auto endpoint = std::make_unique<Endpoint>();
   endpoint->accepts_new_peers = accepts_new_peers;
   auto* raw = endpoint.get();
   endpoint->port = std::make_unique<DatagramPort>(
-      io_, std::move(socket).value(),
-      [this, raw](const dio::ReceivedDatagram& datagram) { on_datagram(*raw, datagram); },
+      io_, std::move(io), [this, raw](const dio::ReceivedDatagram& datagram) { on_datagram(*raw, datagram); },
       [this] { host_.settle(); });
   host_.add_flusher([raw, alive = alive_] {
     if (*alive) raw->port->flush();
@@ -101,8 +105,30 @@ void SctpTransport::set_outbound_bind(std::optional<PeerAddress> v4, std::option
   outbound_v6_ = v6;
 }
 
+Result<void, std::string> SctpTransport::use_proxy(const pt::ProxyUri& proxy,
+                                                   std::chrono::milliseconds timeout) {
+  if (client_v4_ || client_v6_) return fail(std::string("links are already open without the proxy"));
+  // The relay is reached over the proxy's address family, whatever the bridges' family.
+  const bool v6 = proxy.address.family() == PeerAddress::Family::v6;
+  dio::UdpSocketConfig config;
+  config.bind = v6 ? outbound_v6_.value_or(PeerAddress::v6({}, 0)).with_port(0)
+                   : outbound_v4_.value_or(PeerAddress::v4({0, 0, 0, 0}, 0)).with_port(0);
+  config.socket_buffer_bytes = options_.udp_socket_buffer;
+  config.gro = false;  // see make_socks5_udp_io
+  auto socket = dio::open_udp_socket(config);
+  if (!socket.ok()) return fail("cannot open a UDP socket for the proxy: " + socket.error());
+  proxy_ = std::make_unique<ProxyAssociation>(io_, log_, proxy, socket.value()->local_address());
+  if (auto associated = proxy_->associate_blocking(timeout); !associated.ok()) {
+    proxy_.reset();
+    return associated;
+  }
+  client_v4_ = make_endpoint(make_socks5_udp_io(std::move(socket).value(), *proxy_), false);
+  return {};
+}
+
 Result<SctpTransport::Endpoint*, std::string> SctpTransport::client_endpoint(PeerAddress::Family family) {
-  auto& slot = family == PeerAddress::Family::v6 ? client_v6_ : client_v4_;
+  // Through a proxy, one socket reaches bridges of both families.
+  auto& slot = family == PeerAddress::Family::v6 && !proxy_ ? client_v6_ : client_v4_;
   if (!slot) {
     PeerAddress bind = family == PeerAddress::Family::v6
                            ? outbound_v6_.value_or(PeerAddress::v6({}, 0)).with_port(0)
@@ -227,6 +253,13 @@ StatusFields SctpTransport::status_fields() const {
   add("DROPPED_UNKNOWN_PEER", counters_.dropped_unknown_peer);
   add("DROPPED_INVALID", counters_.dropped_by_stack);
   add("PEERS_REFUSED", counters_.peers_refused);
+  if (proxy_) {
+    const auto& p = proxy_->counters();
+    add("PROXY_ASSOCIATIONS", p.associations);
+    add("PROXY_FAILURES", p.association_failures);
+    add("PROXY_DROPPED",
+        p.dropped_no_relay + p.dropped_too_big + p.dropped_not_from_relay + p.dropped_malformed);
+  }
   return fields;
 }
 

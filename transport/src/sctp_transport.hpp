@@ -17,6 +17,7 @@
 #include "logger.hpp"
 #include "options.hpp"
 #include "sctp_host.hpp"
+#include "socks5_proxy.hpp"
 
 namespace hoplink::transport {
 
@@ -47,6 +48,9 @@ class SctpTransport {
 
   // Client: local addresses for the outgoing UDP sockets (TOR_PT_OUTBOUND_BIND_ADDRESS_V4/_V6).
   void set_outbound_bind(std::optional<PeerAddress> v4, std::optional<PeerAddress> v6);
+  // Client: send every datagram through this SOCKS5 proxy's UDP relay (TOR_PT_PROXY). Associates now, for
+  // at most `timeout`; call before the first connect(). The error is one line for PROXY-ERROR.
+  Result<void, std::string> use_proxy(const pt::ProxyUri& proxy, std::chrono::milliseconds timeout);
   // Client: a new association to a bridge. Events arrive through `events`.
   Result<std::unique_ptr<sctp::Association>, std::string> connect(const PeerAddress& bridge,
                                                                   const LinkOptions& link,
@@ -66,6 +70,7 @@ class SctpTransport {
   void forget_idle_peers();
   std::unique_ptr<Endpoint> open_endpoint(const PeerAddress& bind, bool accepts_new_peers,
                                           std::string& error);
+  std::unique_ptr<Endpoint> make_endpoint(std::unique_ptr<dio::DatagramIo> io, bool accepts_new_peers);
 
   asio::io_context& io_;
   SctpHost& host_;
@@ -73,6 +78,7 @@ class SctpTransport {
   const Options& options_;
   std::string name_ = "sctp";
   bool crc32c_ = true;
+  std::unique_ptr<ProxyAssociation> proxy_;  // TOR_PT_PROXY; declared before the endpoints that use it
   std::unique_ptr<Endpoint> server_;
   std::unique_ptr<Endpoint> client_v4_;
   std::unique_ptr<Endpoint> client_v6_;
