@@ -4,6 +4,8 @@
 
 #include <csignal>
 
+#include "dtls_transport.hpp"
+#include "sctp_transport.hpp"
 #include "tcp_endpoint.hpp"
 #include "transport_registry.hpp"
 
@@ -27,14 +29,24 @@ App::~App() {
   transports_.clear();
 }
 
-SctpTransport& App::transport(const std::string& name) {
+DatagramTransport& App::transport(const std::string& name) {
   auto& slot = transports_[name];
-  if (!slot) slot = std::make_unique<SctpTransport>(io_, host_, log_, options_);
+  if (!slot) {
+    if (name == "dtls") {
+      slot = std::make_unique<DtlsTransport>(io_, host_, log_, options_, state_directory_);
+    } else {
+      slot = std::make_unique<SctpTransport>(io_, host_, log_, options_);
+    }
+  }
   return *slot;
 }
 
+pt::Args App::smethod_args(const std::string& name) {
+  return transport(name).smethod_args();
+}
+
 Result<PeerAddress, std::string> App::add_client(const std::string& name, const PeerAddress& listen,
-                                                 std::optional<PeerAddress> remote) {
+                                                 std::optional<PeerAddress> remote, pt::Args remote_args) {
   if (find_transport(name) == nullptr) return fail("no such transport: " + name);
   auto& acceptor = acceptors_.emplace_back(io_);
   error_code ec;
@@ -47,8 +59,9 @@ Result<PeerAddress, std::string> App::add_client(const std::string& name, const 
     acceptors_.pop_back();
     return fail("cannot listen on " + listen.to_string() + ": " + ec.message());
   }
-  auto& context = client_contexts_.emplace_back(
-      ClientContext{LinkContext{io_, host_, log_, registry_, name}, transport(name), options_.link, remote});
+  auto& context = client_contexts_.emplace_back(ClientContext{LinkContext{io_, host_, log_, registry_, name},
+                                                              transport(name), options_.link, remote,
+                                                              std::move(remote_args)});
   accept_tcp(acceptor, context);
   return from_tcp_endpoint(acceptor.local_endpoint());
 }

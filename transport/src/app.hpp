@@ -10,11 +10,11 @@
 
 #include "asio.hpp"
 #include "client_session.hpp"
+#include "datagram_transport.hpp"
 #include "link_registry.hpp"
 #include "logger.hpp"
 #include "options.hpp"
 #include "sctp_host.hpp"
-#include "sctp_transport.hpp"
 #include "server_session.hpp"
 
 namespace hoplink::transport {
@@ -33,13 +33,18 @@ class App {
 
   Logger& log() { return log_; }
 
-  // A TCP listener for tor: SOCKS5, or with `remote` a plain forwarder to that bridge. Returns its address.
+  // A TCP listener for tor: SOCKS5, or with `remote` a plain forwarder to that bridge whose links all carry
+  // `remote_args` (what a bridge line would: fp= for dtls). Returns its address.
   Result<PeerAddress, std::string> add_client(const std::string& transport, const PeerAddress& listen,
-                                              std::optional<PeerAddress> remote);
+                                              std::optional<PeerAddress> remote, pt::Args remote_args = {});
   void set_outbound_bind(std::optional<PeerAddress> v4, std::optional<PeerAddress> v6);
   // Serves `transport` on a UDP address; links go to tor at `target`. Returns the bound address.
   Result<PeerAddress, std::string> add_server(const std::string& transport, const PeerAddress& bind,
                                               const LinkOptions& link, const OrPortTarget& target);
+  // After add_server: the SMETHOD ARGS (and bridge-line arguments) of `transport`.
+  pt::Args smethod_args(const std::string& transport);
+  // Where servers keep state (the dtls certificate): TOR_PT_STATE_LOCATION or --state-dir. Before add_server.
+  void set_state_directory(std::string directory) { state_directory_ = std::move(directory); }
 
   // tor's TOR_PT_EXIT_ON_STDIN_CLOSE=1: end when stdin reaches end of file.
   void exit_on_stdin_close();
@@ -47,7 +52,7 @@ class App {
   int run();
 
  private:
-  SctpTransport& transport(const std::string& name);
+  DatagramTransport& transport(const std::string& name);
   void accept_tcp(tcp::acceptor& acceptor, ClientContext& context);
   void watch_stdin();
   void on_signal(int number);
@@ -61,7 +66,8 @@ class App {
   asio::io_context io_;
   SctpHost host_;
   LinkRegistry registry_;
-  std::map<std::string, std::unique_ptr<SctpTransport>> transports_;
+  std::string state_directory_;
+  std::map<std::string, std::unique_ptr<DatagramTransport>> transports_;
   std::list<tcp::acceptor> acceptors_;
   std::list<ClientContext> client_contexts_;
   std::list<ServerContext> server_contexts_;

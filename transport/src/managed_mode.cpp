@@ -85,14 +85,17 @@ void start_servers(App& app, const Options& options, const pt::ManagedEnvironmen
       messages.smethod_error(name, address.error());
       continue;
     }
-    messages.smethod(name, address.value(), {});
-    served.push_back({name, address.value(), {}});
+    auto args = app.smethod_args(name);
+    messages.smethod(name, address.value(), args);
+    served.push_back({name, address.value(), std::move(args)});
   }
   messages.smethods_done();
   if (served.empty()) return;
   auto written = write_bridge_line_file(environment.state_location, served);
   if (written.ok()) {
-    app.log().notice("bridge line written to " + written.value() + ": " + bridge_line(served.front()));
+    for (const auto& one : served) {
+      app.log().notice("bridge line written to " + written.value() + ": " + bridge_line(one));
+    }
   } else {
     app.log().warning(written.error());
   }
@@ -133,6 +136,7 @@ int run_managed(const Options& options, const pt::Environment& environment, pt::
     return 1;
   }
   App app(options, messages);
+  app.set_state_directory(env.state_location);
   if (env.client) start_clients(app, env, messages);
   if (env.server) start_servers(app, options, env, messages);
   if (env.exit_on_stdin_close) app.exit_on_stdin_close();

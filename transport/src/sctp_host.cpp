@@ -22,8 +22,8 @@ SctpHost::~SctpHost() {
   stack_.reset();
 }
 
-sctp::PeerToken SctpHost::add_peer(Peer& peer, bool crc32c) {
-  const auto token = stack_->register_peer(crc32c);
+sctp::PeerToken SctpHost::add_peer(Peer& peer, bool crc32c, std::optional<sctp::AssociationConfig> accepted) {
+  const auto token = stack_->register_peer(crc32c, std::move(accepted));
   peers_[token.value] = &peer;
   return token;
 }

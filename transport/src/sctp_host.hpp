@@ -5,6 +5,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <unordered_map>
 #include <vector>
@@ -31,7 +32,9 @@ class SctpHost {
   SctpHost(asio::io_context& io, const sctp::StackConfig& config);
   ~SctpHost();
 
-  sctp::PeerToken add_peer(Peer& peer, bool crc32c);
+  // `accepted`: settings of associations this peer opens to us, when not the listener's (sctp::Stack).
+  sctp::PeerToken add_peer(Peer& peer, bool crc32c,
+                           std::optional<sctp::AssociationConfig> accepted = std::nullopt);
   void remove_peer(sctp::PeerToken token);
   std::size_t association_count(sctp::PeerToken token) const { return stack_->association_count(token); }
 

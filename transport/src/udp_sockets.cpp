@@ -1,0 +1,54 @@
+#include "udp_sockets.hpp"
+
+#include "dpdk_io/udp_socket.hpp"
+
+namespace hoplink::transport {
+
+Result<std::unique_ptr<DatagramPort>, std::string> open_datagram_port(asio::io_context& io, SctpHost& host,
+                                                                      const Options& options,
+                                                                      const PeerAddress& bind,
+                                                                      DatagramPort::Handler on_datagram,
+                                                                      std::shared_ptr<bool> owner_alive) {
+  dio::UdpSocketConfig config;
+  config.bind = bind;
+  config.socket_buffer_bytes = options.udp_socket_buffer;
+  auto socket = dio::open_udp_socket(config);
+  if (!socket.ok()) return fail(socket.error());
+  auto port = std::make_unique<DatagramPort>(io, std::move(socket).value(), std::move(on_datagram),
+                                             [&host] { host.settle(); });
+  host.add_flusher([raw = port.get(), alive = std::move(owner_alive)] {
+    if (*alive) raw->flush();
+  });
+  port->start();
+  return port;
+}
+
+PeerAddress outbound_bind_address(PeerAddress::Family family, const std::optional<PeerAddress>& v4,
+                                  const std::optional<PeerAddress>& v6) {
+  return family == PeerAddress::Family::v6 ? v6.value_or(PeerAddress::v6({}, 0)).with_port(0)
+                                           : v4.value_or(PeerAddress::v4({0, 0, 0, 0}, 0)).with_port(0);
+}
+
+void add_io_fields(StatusFields& fields, std::initializer_list<DatagramPort*> ports) {
+  dio::IoCounters io;
+  for (auto* port : ports) {
+    if (port == nullptr) continue;
+    const auto& c = port->io().counters();
+    io.rx_datagrams += c.rx_datagrams;
+    io.rx_bytes += c.rx_bytes;
+    io.rx_truncated += c.rx_truncated;
+    io.tx_datagrams += c.tx_datagrams;
+    io.tx_bytes += c.tx_bytes;
+    io.tx_dropped_full += c.tx_dropped_full + c.tx_dropped_too_big;
+    io.tx_errors += c.tx_errors;
+  }
+  add_field(fields, "RX_DATAGRAMS", io.rx_datagrams);
+  add_field(fields, "RX_BYTES", io.rx_bytes);
+  add_field(fields, "TX_DATAGRAMS", io.tx_datagrams);
+  add_field(fields, "TX_BYTES", io.tx_bytes);
+  add_field(fields, "RX_TRUNCATED", io.rx_truncated);
+  add_field(fields, "TX_DROPPED", io.tx_dropped_full);
+  add_field(fields, "TX_ERRORS", io.tx_errors);
+}
+
+}  // namespace hoplink::transport

@@ -1,0 +1,126 @@
+// What the transports share about their UDP sockets: opening one (the one place a transport gets a datagram
+// backend, so a new --io backend is added here only), the set of sockets a transport holds with the peers
+// known on each, and the datagram counters in STATUS lines.
+#pragma once
+
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "asio.hpp"
+#include "common/result.hpp"
+#include "datagram_port.hpp"
+#include "datagram_transport.hpp"
+#include "options.hpp"
+#include "sctp_host.hpp"
+
+namespace hoplink::transport {
+
+// A started DatagramPort on `bind` (port 0: the kernel picks), with the socket options from `options`, tied
+// to the SCTP host: the host settles after each received round and flushes the port after each settle, for
+// as long as `owner_alive` is true (the owning transport clears it before the port dies).
+Result<std::unique_ptr<DatagramPort>, std::string> open_datagram_port(asio::io_context& io, SctpHost& host,
+                                                                      const Options& options,
+                                                                      const PeerAddress& bind,
+                                                                      DatagramPort::Handler on_datagram,
+                                                                      std::shared_ptr<bool> owner_alive);
+
+// Where an outgoing socket of `family` binds: TOR_PT_OUTBOUND_BIND_ADDRESS_V4/_V6 when given, else the
+// unspecified address; always port 0.
+PeerAddress outbound_bind_address(PeerAddress::Family family, const std::optional<PeerAddress>& v4,
+                                  const std::optional<PeerAddress>& v6);
+
+// Appends the summed datagram counters of `ports` (null entries skipped) as STATUS fields.
+void add_io_fields(StatusFields& fields, std::initializer_list<DatagramPort*> ports);
+
+// The UDP sockets of one transport and the peers known on each: at most one it serves on, and one per
+// address family for connecting out. `Peer` is the transport's state per remote address.
+template <class Peer>
+class UdpEndpoints {
+ public:
+  struct Endpoint {
+    std::unique_ptr<DatagramPort> port;
+    std::unordered_map<PeerAddress, std::unique_ptr<Peer>, PeerAddressHash> peers;  // destroyed before port
+    bool server = false;
+  };
+  using Handler = std::function<void(Endpoint& endpoint, const dio::ReceivedDatagram& datagram)>;
+
+  // `owner_alive`: see open_datagram_port.
+  UdpEndpoints(asio::io_context& io, SctpHost& host, const Options& options,
+               std::shared_ptr<bool> owner_alive, Handler on_datagram)
+      : io_(io),
+        host_(host),
+        options_(options),
+        alive_(std::move(owner_alive)),
+        on_datagram_(std::move(on_datagram)) {}
+
+  Result<Endpoint*, std::string> serve(const PeerAddress& bind) {
+    if (server_) return fail(std::string("already serving"));
+    auto endpoint = open(bind, true);
+    if (!endpoint.ok()) return fail(endpoint.error());
+    server_ = std::move(endpoint).value();
+    return server_.get();
+  }
+
+  // The outgoing socket for `family`, opened on first use.
+  Result<Endpoint*, std::string> client(PeerAddress::Family family) {
+    auto& slot = family == PeerAddress::Family::v6 ? client_v6_ : client_v4_;
+    if (!slot) {
+      auto endpoint = open(outbound_bind_address(family, outbound_v4_, outbound_v6_), false);
+      if (!endpoint.ok()) return fail(endpoint.error());
+      slot = std::move(endpoint).value();
+    }
+    return slot.get();
+  }
+
+  // TOR_PT_OUTBOUND_BIND_ADDRESS_V4/_V6, for sockets opened afterwards.
+  void set_outbound_bind(std::optional<PeerAddress> v4, std::optional<PeerAddress> v6) {
+    outbound_v4_ = v4;
+    outbound_v6_ = v6;
+  }
+
+  Endpoint* server() const { return server_.get(); }
+  // Every open endpoint, the served one first.
+  std::vector<Endpoint*> all() const {
+    std::vector<Endpoint*> out;
+    for (auto* endpoint : {server_.get(), client_v4_.get(), client_v6_.get()}) {
+      if (endpoint != nullptr) out.push_back(endpoint);
+    }
+    return out;
+  }
+  void add_io_fields(StatusFields& fields) const {
+    transport::add_io_fields(
+        fields, {server_ ? server_->port.get() : nullptr, client_v4_ ? client_v4_->port.get() : nullptr,
+                 client_v6_ ? client_v6_->port.get() : nullptr});
+  }
+
+ private:
+  Result<std::unique_ptr<Endpoint>, std::string> open(const PeerAddress& bind, bool server) {
+    auto endpoint = std::make_unique<Endpoint>();
+    endpoint->server = server;
+    auto port = open_datagram_port(
+        io_, host_, options_, bind,
+        [this, raw = endpoint.get()](const dio::ReceivedDatagram& datagram) { on_datagram_(*raw, datagram); },
+        alive_);
+    if (!port.ok()) return fail(port.error());
+    endpoint->port = std::move(port).value();
+    return endpoint;
+  }
+
+  asio::io_context& io_;
+  SctpHost& host_;
+  const Options& options_;
+  std::shared_ptr<bool> alive_;
+  Handler on_datagram_;
+  std::unique_ptr<Endpoint> server_;
+  std::unique_ptr<Endpoint> client_v4_;
+  std::unique_ptr<Endpoint> client_v6_;
+  std::optional<PeerAddress> outbound_v4_;
+  std::optional<PeerAddress> outbound_v6_;
+};
+
+}  // namespace hoplink::transport
