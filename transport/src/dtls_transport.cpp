@@ -41,10 +41,12 @@ DtlsTransport::DtlsTransport(asio::io_context& io, SctpHost& host, Logger& log, 
       options_(options),
       state_directory_(std::move(state_directory)),
       reaper_(io, [this] { forget_idle_peers(); }),
-      endpoints_(io, host, options, alive_,
-                 [this](Endpoint& endpoint, const dio::ReceivedDatagram& datagram) {
-                   on_datagram(endpoint, datagram);
-                 }) {}
+      // Often enough that a closed link's socket goes soon after it (descriptors are counted by operators).
+      client_sweep_(
+          io, [this] { close_finished_clients(); }, std::chrono::milliseconds(500)),
+      endpoints_(io, host, options, [this](Endpoint& endpoint, const dio::ReceivedDatagram& datagram) {
+        on_datagram(endpoint, datagram);
+      }) {}
 
 DtlsTransport::~DtlsTransport() {
   *alive_ = false;
@@ -53,7 +55,12 @@ DtlsTransport::~DtlsTransport() {
   for (auto* endpoint : endpoints_.all()) {
     for (auto& [address, peer] : endpoint->peers) peer->retire();
   }
+  for (auto& [key, endpoint] : clients_) {
+    for (auto& [address, peer] : endpoint->peers) peer->retire();
+  }
   retiring_.clear();
+  clients_.clear();
+  retiring_endpoints_.clear();
 }
 
 Result<PeerAddress, std::string> DtlsTransport::serve(const PeerAddress& bind, const LinkOptions& link,
@@ -95,23 +102,6 @@ void DtlsTransport::set_outbound_bind(std::optional<PeerAddress> v4, std::option
   endpoints_.set_outbound_bind(v4, v6);
 }
 
-DtlsPeer* DtlsTransport::usable_client_peer(Endpoint& endpoint, const PeerAddress& bridge,
-                                            const std::string& fingerprint, const LinkOptions& link) {
-  auto found = endpoint.peers.find(bridge);
-  if (found == endpoint.peers.end()) return nullptr;
-  DtlsPeer& peer = *found->second;
-  const auto silence_limit = 2 * link.association.heartbeat_interval + std::chrono::seconds(1);
-  const bool usable = peer.fingerprint() == fingerprint &&
-                      (peer.state() == dtls::SessionState::handshaking ||
-                       (peer.state() == dtls::SessionState::open && peer.association_count() > 0 &&
-                        now() - peer.last_heard() < silence_limit));
-  if (usable) return &peer;
-  // Idle, silent (the bridge may have restarted and lost the session) or pinned to another certificate: a
-  // new link gets a new session rather than one that may be dead.
-  retire(endpoint, bridge, "replaced by a new session");
-  return nullptr;
-}
-
 Result<std::unique_ptr<sctp::Association>, ConnectFailure> DtlsTransport::connect(
     const ConnectRequest& request) {
   const auto& bridge = request.bridge;
@@ -127,26 +117,24 @@ Result<std::unique_ptr<sctp::Association>, ConnectFailure> DtlsTransport::connec
                            " has no fp= argument: refusing to connect without the bridge's certificate "
                            "fingerprint (add fp=<64 hex digits> from the bridge's hoplink_bridgeline.txt)"});
   }
-  auto endpoint = endpoints_.client(bridge.family());
+  if (peer_count_ >= options_.link.max_peers) {
+    ++counters_.peers_refused;
+    return fail(ConnectFailure{{}, "too many peers (--max-peers)"});
+  }
+  auto endpoint = endpoints_.open_client(bridge.family());
   if (!endpoint.ok()) return fail(ConnectFailure{{}, "cannot open a UDP socket: " + endpoint.error()});
   Endpoint& e = *endpoint.value();
-  DtlsPeer* peer = usable_client_peer(e, bridge, *fingerprint, request.link);
-  if (peer == nullptr) {
-    if (peer_count_ >= options_.link.max_peers) {
-      ++counters_.peers_refused;
-      return fail(ConnectFailure{{}, "too many peers (--max-peers)"});
-    }
-    auto created = std::make_unique<DtlsPeer>(io_, host_, as_owner(), *e.port, bridge, std::nullopt);
-    auto started = created->start_client(*fingerprint, session_config(options_, request.link), now());
-    if (!started.ok()) return fail(ConnectFailure{pt::Socks5Reply::general_failure, started.error().message});
-    ++counters_.handshakes_started;
-    peer = created.get();
-    e.peers.emplace(bridge, std::move(created));
-    ++peer_count_;
-  }
+  auto created = std::make_unique<DtlsPeer>(io_, host_, as_owner(), *e.port, bridge, std::nullopt);
+  auto started = created->start_client(*fingerprint, session_config(options_, request.link), now());
+  if (!started.ok()) return fail(ConnectFailure{pt::Socks5Reply::general_failure, started.error().message});
+  ++counters_.handshakes_started;
+  DtlsPeer* peer = created.get();
   peer->last_epoch = reaper_.epoch();
-  reaper_.start();
-  if (peer->state() == dtls::SessionState::handshaking) peer->add_waiter(request.on_failure);
+  peer->add_waiter(request.on_failure);
+  e.peers.emplace(bridge, std::move(created));
+  clients_.emplace(&e, std::move(endpoint).value());
+  ++peer_count_;
+  client_sweep_.start();
   auto association = host_.connect(peer->token(), inside_dtls(request.link.association), request.events);
   if (!association.ok()) return fail(ConnectFailure{{}, association.error()});
   return std::move(association).value();
@@ -260,9 +248,13 @@ void DtlsTransport::on_accept(DtlsPeer& peer, std::unique_ptr<sctp::Association>
 }
 
 DtlsTransport::Endpoint* DtlsTransport::endpoint_of(const DtlsPeer& peer) {
-  for (auto* endpoint : endpoints_.all()) {
-    auto found = endpoint->peers.find(peer.address());
-    if (found != endpoint->peers.end() && found->second.get() == &peer) return endpoint;
+  auto holds = [&peer](Endpoint& endpoint) {
+    auto found = endpoint.peers.find(peer.address());
+    return found != endpoint.peers.end() && found->second.get() == &peer;
+  };
+  if (auto* server = endpoints_.server(); server != nullptr && holds(*server)) return server;
+  for (auto& [key, endpoint] : clients_) {
+    if (holds(*endpoint)) return endpoint.get();
   }
   return nullptr;
 }
@@ -278,13 +270,35 @@ void DtlsTransport::retire(Endpoint& endpoint, const PeerAddress& address, const
   log_.debug("dtls: session with " + address.to_string() + " retired: " + why);
   peer->retire();
   retiring_.push_back(std::move(peer));
+  if (!endpoint.server) {
+    // A client socket serves one session: it goes with it.
+    auto owned = clients_.find(&endpoint);
+    if (owned != clients_.end()) {
+      retiring_endpoints_.push_back(std::move(owned->second));
+      clients_.erase(owned);
+    }
+  }
   if (reap_posted_) return;
   reap_posted_ = true;
   asio::post(io_, [this, alive = alive_] {
     if (!*alive) return;
     reap_posted_ = false;
-    retiring_.clear();
+    retiring_.clear();  // peers before the sockets they send through
+    retiring_endpoints_.clear();
   });
+}
+
+void DtlsTransport::close_finished_clients() {
+  std::vector<Endpoint*> finished;
+  for (auto& [key, endpoint] : clients_) {
+    for (const auto& [address, peer] : endpoint->peers) {
+      if (peer->association_count() == 0) finished.push_back(endpoint.get());
+    }
+  }
+  for (auto* endpoint : finished) {
+    const auto address = endpoint->peers.begin()->first;
+    retire(*endpoint, address, "its link is gone");
+  }
 }
 
 void DtlsTransport::forget_idle_peers() {
@@ -306,7 +320,10 @@ StatusFields DtlsTransport::status_fields() const {
   for (const auto* endpoint : endpoints_.all()) {
     for (const auto& [address, peer] : endpoint->peers) packets_dropped += peer->counters().packets_dropped;
   }
-  add_field(fields, "PEERS", peer_count_);
+  for (const auto& [key, endpoint] : clients_) {
+    for (const auto& [address, peer] : endpoint->peers) packets_dropped += peer->counters().packets_dropped;
+  }
+  add_field(fields, "PEERS", peer_count_);  // sessions: one per client link, one per client address served
   add_field(fields, "DTLS_HALF_OPEN", half_open_.size());
   endpoints_.add_io_fields(fields);
   add_field(fields, "DTLS_COOKIES_SENT", counters_.cookies_sent);

@@ -5,8 +5,11 @@
 // only a ClientHello with a valid cookie creates a session, and at most --dtls-max-half-open of them may be
 // handshaking at once. The certificate (ECDSA P-256) is kept in the state directory; its SHA-256 is the
 // SMETHOD argument fp=.
-// Client: fp= from the bridge line is required and pinned; SCTP packets made during the handshake wait in a
-// bounded queue. A session that failed, closed, carries no association or has gone silent is never reused.
+// Client: fp= from the bridge line is required and pinned. Every link gets its own DTLS session on its own
+// UDP socket (source port), closed once the link's association is gone: a session is never shared or reused,
+// so a bridge that restarted (and lost its sessions) or a session that failed cannot spoil the next link. Tor
+// keeps few links per bridge, so a handshake per link is cheap. SCTP packets made during the handshake wait
+// in a bounded queue.
 #pragma once
 
 #include <cstdint>
@@ -72,8 +75,6 @@ class DtlsTransport final : public DatagramTransport, private DtlsPeerOwner {
   using Endpoints = UdpEndpoints<DtlsPeer>;
   using Endpoint = Endpoints::Endpoint;
 
-  DtlsPeer* usable_client_peer(Endpoint& endpoint, const PeerAddress& bridge, const std::string& fingerprint,
-                               const LinkOptions& link);
   void on_datagram(Endpoint& endpoint, const dio::ReceivedDatagram& datagram);
   // A datagram the Listener sees first; true when it was consumed (answered, accepted or dropped).
   bool offer_to_listener(Endpoint& endpoint, const dio::ReceivedDatagram& datagram, dtls::TimePoint now,
@@ -84,6 +85,8 @@ class DtlsTransport final : public DatagramTransport, private DtlsPeerOwner {
   void retire(Endpoint& endpoint, const PeerAddress& address, const char* why);
   Endpoint* endpoint_of(const DtlsPeer& peer);
   void forget_idle_peers();
+  // Client sockets whose link is gone (no association left) are closed.
+  void close_finished_clients();
 
   DtlsPeerOwner& as_owner() { return *this; }
   void on_session_changed(DtlsPeer& peer) override;
@@ -101,12 +104,16 @@ class DtlsTransport final : public DatagramTransport, private DtlsPeerOwner {
   AcceptHandler on_accept_;
   std::unordered_set<const DtlsPeer*> half_open_;  // server sessions still handshaking
   std::size_t peer_count_ = 0;
+  // Client sessions, one socket each.
+  std::unordered_map<const Endpoint*, std::unique_ptr<Endpoint>> clients_;
   std::vector<std::unique_ptr<DtlsPeer>> retiring_;
+  std::vector<std::unique_ptr<Endpoint>> retiring_endpoints_;
   bool reap_posted_ = false;
   IdleReaper reaper_;
+  IdleReaper client_sweep_;
   DtlsCounters counters_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
-  Endpoints endpoints_;  // destroyed first: the destructor has retired every peer by then
+  Endpoints endpoints_;  // the server socket; destroyed first: the destructor has retired every peer by then
 };
 
 }  // namespace hoplink::transport

@@ -16,7 +16,8 @@ class IdleReaper {
   static constexpr std::chrono::seconds kPeriod{10};
   static constexpr std::uint64_t kIdleEpochs = 3;  // a peer unused for 20-30 s is idle
 
-  IdleReaper(asio::io_context& io, std::function<void()> sweep) : timer_(io), sweep_(std::move(sweep)) {}
+  IdleReaper(asio::io_context& io, std::function<void()> sweep, std::chrono::milliseconds period = kPeriod)
+      : timer_(io), sweep_(std::move(sweep)), period_(period) {}
   ~IdleReaper() {
     *alive_ = false;
     timer_.cancel();
@@ -28,7 +29,7 @@ class IdleReaper {
   void start() {
     if (armed_) return;
     armed_ = true;
-    timer_.expires_after(kPeriod);
+    timer_.expires_after(period_);
     timer_.async_wait([this, alive = alive_](const error_code& ec) {
       if (!*alive || ec == asio::error::operation_aborted) return;
       armed_ = false;
@@ -44,6 +45,7 @@ class IdleReaper {
  private:
   asio::steady_timer timer_;
   std::function<void()> sweep_;
+  std::chrono::milliseconds period_;
   std::uint64_t epoch_ = 0;
   bool armed_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

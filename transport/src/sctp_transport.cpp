@@ -42,10 +42,9 @@ SctpTransport::SctpTransport(asio::io_context& io, SctpHost& host, Logger& log, 
       log_(log),
       options_(options),
       reaper_(io, [this] { forget_idle_peers(); }),
-      endpoints_(io, host, options, alive_,
-                 [this](Endpoint& endpoint, const dio::ReceivedDatagram& datagram) {
-                   on_datagram(endpoint, datagram);
-                 }) {}
+      endpoints_(io, host, options, [this](Endpoint& endpoint, const dio::ReceivedDatagram& datagram) {
+        on_datagram(endpoint, datagram);
+      }) {}
 
 SctpTransport::~SctpTransport() {
   *alive_ = false;

@@ -7,8 +7,7 @@ namespace hoplink::transport {
 Result<std::unique_ptr<DatagramPort>, std::string> open_datagram_port(asio::io_context& io, SctpHost& host,
                                                                       const Options& options,
                                                                       const PeerAddress& bind,
-                                                                      DatagramPort::Handler on_datagram,
-                                                                      std::shared_ptr<bool> owner_alive) {
+                                                                      DatagramPort::Handler on_datagram) {
   dio::UdpSocketConfig config;
   config.bind = bind;
   config.socket_buffer_bytes = options.udp_socket_buffer;
@@ -16,9 +15,6 @@ Result<std::unique_ptr<DatagramPort>, std::string> open_datagram_port(asio::io_c
   if (!socket.ok()) return fail(socket.error());
   auto port = std::make_unique<DatagramPort>(io, std::move(socket).value(), std::move(on_datagram),
                                              [&host] { host.settle(); });
-  host.add_flusher([raw = port.get(), alive = std::move(owner_alive)] {
-    if (*alive) raw->flush();
-  });
   port->start();
   return port;
 }

@@ -20,14 +20,12 @@
 
 namespace hoplink::transport {
 
-// A started DatagramPort on `bind` (port 0: the kernel picks), with the socket options from `options`, tied
-// to the SCTP host: the host settles after each received round and flushes the port after each settle, for
-// as long as `owner_alive` is true (the owning transport clears it before the port dies).
+// A started DatagramPort on `bind` (port 0: the kernel picks), with the socket options from `options`; the
+// SCTP host settles after each received round.
 Result<std::unique_ptr<DatagramPort>, std::string> open_datagram_port(asio::io_context& io, SctpHost& host,
                                                                       const Options& options,
                                                                       const PeerAddress& bind,
-                                                                      DatagramPort::Handler on_datagram,
-                                                                      std::shared_ptr<bool> owner_alive);
+                                                                      DatagramPort::Handler on_datagram);
 
 // Where an outgoing socket of `family` binds: TOR_PT_OUTBOUND_BIND_ADDRESS_V4/_V6 when given, else the
 // unspecified address; always port 0.
@@ -42,21 +40,23 @@ void add_io_fields(StatusFields& fields, std::initializer_list<DatagramPort*> po
 template <class Peer>
 class UdpEndpoints {
  public:
+  // One socket. The host flushes its port after every settle, for as long as the endpoint lives.
   struct Endpoint {
+    Endpoint(SctpHost& host, bool server) : host(host), server(server) {}
+    ~Endpoint() { host.remove_flusher(flusher); }
+    Endpoint(const Endpoint&) = delete;
+    Endpoint& operator=(const Endpoint&) = delete;
+
+    SctpHost& host;
+    std::uint64_t flusher = 0;
     std::unique_ptr<DatagramPort> port;
     std::unordered_map<PeerAddress, std::unique_ptr<Peer>, PeerAddressHash> peers;  // destroyed before port
     bool server = false;
   };
   using Handler = std::function<void(Endpoint& endpoint, const dio::ReceivedDatagram& datagram)>;
 
-  // `owner_alive`: see open_datagram_port.
-  UdpEndpoints(asio::io_context& io, SctpHost& host, const Options& options,
-               std::shared_ptr<bool> owner_alive, Handler on_datagram)
-      : io_(io),
-        host_(host),
-        options_(options),
-        alive_(std::move(owner_alive)),
-        on_datagram_(std::move(on_datagram)) {}
+  UdpEndpoints(asio::io_context& io, SctpHost& host, const Options& options, Handler on_datagram)
+      : io_(io), host_(host), options_(options), on_datagram_(std::move(on_datagram)) {}
 
   Result<Endpoint*, std::string> serve(const PeerAddress& bind) {
     if (server_) return fail(std::string("already serving"));
@@ -75,6 +75,11 @@ class UdpEndpoints {
       slot = std::move(endpoint).value();
     }
     return slot.get();
+  }
+
+  // A new outgoing socket for `family` that the caller owns (a transport with one socket per peer).
+  Result<std::unique_ptr<Endpoint>, std::string> open_client(PeerAddress::Family family) {
+    return open(outbound_bind_address(family, outbound_v4_, outbound_v6_), false);
   }
 
   // TOR_PT_OUTBOUND_BIND_ADDRESS_V4/_V6, for sockets opened afterwards.
@@ -100,21 +105,20 @@ class UdpEndpoints {
 
  private:
   Result<std::unique_ptr<Endpoint>, std::string> open(const PeerAddress& bind, bool server) {
-    auto endpoint = std::make_unique<Endpoint>();
-    endpoint->server = server;
+    auto endpoint = std::make_unique<Endpoint>(host_, server);
+    auto* raw = endpoint.get();
     auto port = open_datagram_port(
         io_, host_, options_, bind,
-        [this, raw = endpoint.get()](const dio::ReceivedDatagram& datagram) { on_datagram_(*raw, datagram); },
-        alive_);
+        [this, raw](const dio::ReceivedDatagram& datagram) { on_datagram_(*raw, datagram); });
     if (!port.ok()) return fail(port.error());
     endpoint->port = std::move(port).value();
+    endpoint->flusher = host_.add_flusher([raw] { raw->port->flush(); });
     return endpoint;
   }
 
   asio::io_context& io_;
   SctpHost& host_;
   const Options& options_;
-  std::shared_ptr<bool> alive_;
   Handler on_datagram_;
   std::unique_ptr<Endpoint> server_;
   std::unique_ptr<Endpoint> client_v4_;
