@@ -274,6 +274,7 @@ void DtlsTransport::retire(Endpoint& endpoint, const PeerAddress& address, const
     // A client socket serves one session: it goes with it.
     auto owned = clients_.find(&endpoint);
     if (owned != clients_.end()) {
+      add_io_counters(retired_io_, *owned->second->port);
       retiring_endpoints_.push_back(std::move(owned->second));
       clients_.erase(owned);
     }
@@ -325,7 +326,11 @@ StatusFields DtlsTransport::status_fields() const {
   }
   add_field(fields, "PEERS", peer_count_);  // sessions: one per client link, one per client address served
   add_field(fields, "DTLS_HALF_OPEN", half_open_.size());
-  endpoints_.add_io_fields(fields);
+  // Client sockets come and go with their links: the closed ones' counts are kept in retired_io_.
+  dio::IoCounters io = retired_io_;
+  endpoints_.add_io_counters(io);
+  for (const auto& [key, endpoint] : clients_) add_io_counters(io, *endpoint->port);
+  add_io_fields(fields, io);
   add_field(fields, "DTLS_COOKIES_SENT", counters_.cookies_sent);
   add_field(fields, "DTLS_HANDSHAKES_STARTED", counters_.handshakes_started);
   add_field(fields, "DTLS_HANDSHAKES_OK", counters_.handshakes_ok);

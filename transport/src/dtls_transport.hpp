@@ -108,6 +108,7 @@ class DtlsTransport final : public DatagramTransport, private DtlsPeerOwner {
   std::unordered_map<const Endpoint*, std::unique_ptr<Endpoint>> clients_;
   std::vector<std::unique_ptr<DtlsPeer>> retiring_;
   std::vector<std::unique_ptr<Endpoint>> retiring_endpoints_;
+  dio::IoCounters retired_io_;  // of the client sockets already closed
   bool reap_posted_ = false;
   IdleReaper reaper_;
   IdleReaper client_sweep_;

@@ -149,7 +149,9 @@ void SctpTransport::forget_idle_peers() {
 StatusFields SctpTransport::status_fields() const {
   StatusFields fields;
   fields.emplace_back("PEERS", std::to_string(peer_count_));
-  endpoints_.add_io_fields(fields);
+  dio::IoCounters io;
+  endpoints_.add_io_counters(io);
+  add_io_fields(fields, io);
   add_field(fields, "DROPPED_UNKNOWN_PEER", counters_.dropped_unknown_peer);
   add_field(fields, "DROPPED_INVALID", counters_.dropped_by_stack);
   add_field(fields, "PEERS_REFUSED", counters_.peers_refused);

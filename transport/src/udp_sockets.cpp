@@ -25,19 +25,18 @@ PeerAddress outbound_bind_address(PeerAddress::Family family, const std::optiona
                                            : v4.value_or(PeerAddress::v4({0, 0, 0, 0}, 0)).with_port(0);
 }
 
-void add_io_fields(StatusFields& fields, std::initializer_list<DatagramPort*> ports) {
-  dio::IoCounters io;
-  for (auto* port : ports) {
-    if (port == nullptr) continue;
-    const auto& c = port->io().counters();
-    io.rx_datagrams += c.rx_datagrams;
-    io.rx_bytes += c.rx_bytes;
-    io.rx_truncated += c.rx_truncated;
-    io.tx_datagrams += c.tx_datagrams;
-    io.tx_bytes += c.tx_bytes;
-    io.tx_dropped_full += c.tx_dropped_full + c.tx_dropped_too_big;
-    io.tx_errors += c.tx_errors;
-  }
+void add_io_counters(dio::IoCounters& sum, const DatagramPort& port) {
+  const auto& c = port.io().counters();
+  sum.rx_datagrams += c.rx_datagrams;
+  sum.rx_bytes += c.rx_bytes;
+  sum.rx_truncated += c.rx_truncated;
+  sum.tx_datagrams += c.tx_datagrams;
+  sum.tx_bytes += c.tx_bytes;
+  sum.tx_dropped_full += c.tx_dropped_full + c.tx_dropped_too_big;
+  sum.tx_errors += c.tx_errors;
+}
+
+void add_io_fields(StatusFields& fields, const dio::IoCounters& io) {
   add_field(fields, "RX_DATAGRAMS", io.rx_datagrams);
   add_field(fields, "RX_BYTES", io.rx_bytes);
   add_field(fields, "TX_DATAGRAMS", io.tx_datagrams);

@@ -32,8 +32,10 @@ Result<std::unique_ptr<DatagramPort>, std::string> open_datagram_port(asio::io_c
 PeerAddress outbound_bind_address(PeerAddress::Family family, const std::optional<PeerAddress>& v4,
                                   const std::optional<PeerAddress>& v6);
 
-// Appends the summed datagram counters of `ports` (null entries skipped) as STATUS fields.
-void add_io_fields(StatusFields& fields, std::initializer_list<DatagramPort*> ports);
+// Adds a port's datagram counters to `sum` (TX_DROPPED: queue full or too big).
+void add_io_counters(dio::IoCounters& sum, const DatagramPort& port);
+// The datagram counters as STATUS fields.
+void add_io_fields(StatusFields& fields, const dio::IoCounters& io);
 
 // The UDP sockets of one transport and the peers known on each: at most one it serves on, and one per
 // address family for connecting out. `Peer` is the transport's state per remote address.
@@ -97,10 +99,9 @@ class UdpEndpoints {
     }
     return out;
   }
-  void add_io_fields(StatusFields& fields) const {
-    transport::add_io_fields(
-        fields, {server_ ? server_->port.get() : nullptr, client_v4_ ? client_v4_->port.get() : nullptr,
-                 client_v6_ ? client_v6_->port.get() : nullptr});
+  // Adds the datagram counters of every open endpoint to `sum`.
+  void add_io_counters(dio::IoCounters& sum) const {
+    for (auto* endpoint : all()) transport::add_io_counters(sum, *endpoint->port);
   }
 
  private:
