@@ -84,6 +84,7 @@ struct Stack::Impl {
     bool crc32c = false;
     std::size_t associations = 0;
     bool unregister_pending = false;
+    std::optional<AssociationConfig> accepted;  // overrides listener_config for this peer's associations
   };
   struct Slot {
     struct socket* so = nullptr;

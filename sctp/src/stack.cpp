@@ -293,11 +293,11 @@ Result<std::unique_ptr<Stack>, std::string> Stack::create(const StackConfig& con
   return std::unique_ptr<Stack>(new Stack(std::move(impl)));
 }
 
-PeerToken Stack::register_peer(bool crc32c) {
+PeerToken Stack::register_peer(bool crc32c, std::optional<AssociationConfig> accepted) {
   std::uint32_t token = impl_->next_token;
   while (token == 0 || impl_->peers.contains(token)) ++token;
   impl_->next_token = token + 1;
-  impl_->peers[token] = Impl::Peer{crc32c, 0, false};
+  impl_->peers[token] = Impl::Peer{crc32c, 0, false, std::move(accepted)};
   usrsctp_register_address(token_address(token));
   return PeerToken{token};
 }

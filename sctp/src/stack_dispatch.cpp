@@ -41,8 +41,13 @@ void Stack::Impl::accept_pending() {
     const auto token = static_cast<std::uint32_t>(reinterpret_cast<std::uintptr_t>(from.sconn_addr));
     const auto peer_it = peers.find(token);
     std::string error;
+    AssociationConfig accepted = listener_config;
+    if (peer_it != peers.end() && peer_it->second.accepted) {
+      accepted = *peer_it->second.accepted;
+      accepted.remote_port = listener_config.remote_port;
+    }
     if (from.sconn_family != AF_CONN || peer_it == peers.end() ||
-        !detail::apply_socket_options(so, config, listener_config, error)) {
+        !detail::apply_socket_options(so, config, accepted, error)) {
       detail::set_abortive_close(so);
       usrsctp_close(so);
       continue;
@@ -51,7 +56,7 @@ void Stack::Impl::accept_pending() {
     impl->stack = this;
     impl->so = so;
     impl->peer = PeerToken{token};
-    impl->config = listener_config;
+    impl->config = accepted;
     impl->state = AssociationState::open;
     impl->last_heard = now;
     impl->slot = allocate_slot(so, impl.get(), false);

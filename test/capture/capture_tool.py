@@ -16,6 +16,13 @@
       with the same ports and verification tag and its chunks end exactly at the segment's end), never
       from the checksums. A packet whose structure does not fit is written unsplit, so the MTU and
       malformed-packet checks report it. Prints "gso <super-packets> <datagrams in them> <sizes>".
+  capture_tool.py split-dtls MTU OUT.pcap  < the same fields
+      The same for a dtls link: hoplink sends one DTLS record per datagram, so a captured UDP payload with
+      several records (a GSO send) is split at the record boundaries (record headers only, RFC 6347 4.1). A
+      payload that is not a whole number of records is written unsplit, for the malformed check to report.
+  capture_tool.py plaintext CAPTURE
+      Prints how many of the first 256 32-byte blocks that `send` sends appear verbatim in the file: some
+      when the link carries them in clear (sctp), none when it encrypts them (dtls).
   capture_tool.py corrupt IN.pcapng OUT.pcapng FRAME
       Copies a pcapng capture, flipping the last byte of frame FRAME (1-based).
 """
@@ -113,6 +120,21 @@ def split_payload(payload, mtu):
     return [payload], False
 
 
+def split_dtls_payload(payload, mtu):
+    """The DTLS records of one captured UDP payload, each the datagram hoplink sent."""
+    records = []
+    offset = 0
+    while offset + 13 <= len(payload):
+        length = struct.unpack_from(">H", payload, offset + 11)[0]
+        if offset + 13 + length > len(payload):
+            break
+        records.append(payload[offset:offset + 13 + length])
+        offset += 13 + length
+    if offset != len(payload) or len(records) < 2:
+        return [payload], False
+    return records, True
+
+
 def ip_checksum(header):
     total = sum(struct.unpack(">10H", header))
     while total >> 16:
@@ -120,7 +142,7 @@ def ip_checksum(header):
     return (~total) & 0xFFFF
 
 
-def cmd_split(mtu, out):
+def cmd_split(mtu, out, splitter=split_payload):
     mtu = int(mtu)
     supers = 0
     inside = 0
@@ -133,7 +155,7 @@ def cmd_split(mtu, out):
                 continue
             stamp, src, dst, sport, dport, payload_hex = fields[:6]
             payload = bytes.fromhex(payload_hex.replace(":", ""))
-            segments, was_split = split_payload(payload, mtu)
+            segments, was_split = splitter(payload, mtu)
             if was_split:
                 supers += 1
                 inside += len(segments)
@@ -149,6 +171,12 @@ def cmd_split(mtu, out):
                 f.write(struct.pack("<IIII", int(seconds), usec, len(packet), len(packet)))
                 f.write(packet)
     print(f"gso {supers} {inside} {','.join(str(s) for s in sorted(sizes)) or '-'}")
+
+
+def cmd_plaintext(capture):
+    data = open(capture, "rb").read()
+    first = next(pattern_chunks(256 * 32))
+    print(sum(1 for i in range(0, len(first), 32) if first[i:i + 32] in data))
 
 
 def cmd_corrupt(src, dst, frame):
@@ -181,7 +209,8 @@ def cmd_corrupt(src, dst, frame):
 
 def main():
     commands = {"sink": (cmd_sink, 3), "send": (cmd_send, 3), "split": (cmd_split, 2),
-                "corrupt": (cmd_corrupt, 3)}
+                "split-dtls": (lambda mtu, out: cmd_split(mtu, out, split_dtls_payload), 2),
+                "plaintext": (cmd_plaintext, 1), "corrupt": (cmd_corrupt, 3)}
     if len(sys.argv) < 2 or sys.argv[1] not in commands or len(sys.argv) != 2 + commands[sys.argv[1]][1]:
         sys.exit(__doc__)
     function, _ = commands[sys.argv[1]]

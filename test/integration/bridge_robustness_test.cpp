@@ -4,6 +4,7 @@
 #include <random>
 
 #include "bridge_pair.hpp"
+#include "dtls_record.hpp"
 #include "sctp_packet.hpp"
 #include "timeouts.hpp"
 
@@ -45,13 +46,28 @@ std::vector<std::pair<std::string, Bytes>> garbage_datagrams(std::uint16_t bridg
   out.emplace_back("chunk length past the end", long_len);
   for (std::size_t n : {12u, 100u, 1200u, 9000u, 65000u})
     out.emplace_back(std::to_string(n) + " random bytes", random_bytes(n));
+  // DTLS-shaped: record headers that promise a ClientHello, application data or an alert, with lengths that
+  // lie and bodies that are noise.
+  auto record = [&](std::uint8_t type, std::uint16_t epoch, std::size_t claimed, std::size_t actual) {
+    Bytes b{
+        type, 0xfe, 0xfd, static_cast<std::uint8_t>(epoch >> 8),   static_cast<std::uint8_t>(epoch),  0, 0, 0,
+        0,    0,    1,    static_cast<std::uint8_t>(claimed >> 8), static_cast<std::uint8_t>(claimed)};
+    auto body = random_bytes(actual);
+    if (type == kDtlsHandshake && !body.empty()) body[0] = kDtlsClientHello;
+    b.insert(b.end(), body.begin(), body.end());
+    return b;
+  };
+  out.emplace_back("DTLS ClientHello header only", record(kDtlsHandshake, 0, 0, 0));
+  out.emplace_back("DTLS ClientHello, noise body", record(kDtlsHandshake, 0, 180, 180));
+  out.emplace_back("DTLS ClientHello, length past the end", record(kDtlsHandshake, 0, 4000, 100));
+  out.emplace_back("DTLS application data at epoch 1", record(23, 1, 1100, 1100));
+  out.emplace_back("DTLS alert at epoch 0", record(21, 0, 2, 2));
+  out.emplace_back("DTLS change_cipher_spec", record(20, 0, 1, 1));
   return out;
 }
 
-}  // namespace
-
-TEST_CASE("garbage datagrams at the bridge's UDP port do not stop it serving", "[bridge][errors]") {
-  BridgePair pair;
+void garbage_does_not_stop_the_bridge(const std::string& transport) {
+  BridgePair pair(over(transport));
   INFO(pair.describe());
   auto shapes = garbage_datagrams(pair.bridge().port);
   for (int sender = 0; sender < 3; ++sender) {  // several source addresses, each a new "peer"
@@ -74,10 +90,23 @@ TEST_CASE("garbage datagrams at the bridge's UDP port do not stop it serving", "
   CHECK(stdout_protocol_problems(pair.server_process()) == "");
 }
 
+}  // namespace
+
+TEST_CASE("garbage datagrams at the bridge's UDP port do not stop it serving", "[bridge][errors]") {
+  garbage_does_not_stop_the_bridge("sctp");
+}
+
+TEST_CASE("dtls: garbage datagrams at the bridge's UDP port do not stop it serving",
+          "[bridge][errors][dtls]") {
+  garbage_does_not_stop_the_bridge("dtls");
+}
+
 TEST_CASE("garbage datagrams from a stranger while a link is up do not disturb that link",
           "[bridge][errors]") {
   // Garbage carries no valid verification tag for the link's association, so the link must not notice.
-  BridgePair pair(pair_options(ext_tor(DataMode::echo)));
+  auto transport = GENERATE(as<std::string>{}, "sctp", "dtls");
+  INFO("transport " << transport);
+  BridgePair pair(pair_options(ext_tor(DataMode::echo), {}, {}, transport));
   INFO(pair.describe());
   auto socks =
       socks5_connect(pair.socks_port(), pair.bridge(), pair.bridge_args(), deadline_in(timeouts::kLinkSetup));

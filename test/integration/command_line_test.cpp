@@ -38,7 +38,8 @@ TEST_CASE("hoplink --help lists every option and exits 0", "[cli]") {
   CHECK(run.status.code == 0);
   for (const char* option : {"--listen", "--remote", "--orport", "--ext-orport", "--auth-cookie", "--mtu",
                              "--cc", "--connect-timeout", "--dead-peer-timeout", "--heartbeat-interval",
-                             "--log-level", "--help", "--version"}) {
+                             "--log-level", "--help", "--version", "--transport", "--state-dir", "--fp",
+                             "--dtls-handshake-timeout", "--dtls-max-half-open"}) {
     INFO(option);
     CHECK(run.out.find(option) != std::string::npos);
   }
@@ -67,6 +68,14 @@ TEST_CASE("an unknown option or a bad value exits non-zero with a message", "[cl
            {"client", "--listen", "127.0.0.1:0", "--cc", "nosuchcc"},
            {"client", "--listen", "127.0.0.1:0", "--log-level", "loud"},
            {"server", "--listen", "127.0.0.1:0"},  // neither --orport nor --ext-orport
+           {"client", "--transport", "nosuchtransport"},
+           {"server", "--transport", "dtls", "--orport", "127.0.0.1:9", "--fp", "00"},  // a client option
+           {"--fp", "00"},  // managed: from the bridge line
+           {"client", "--dtls-handshake-timeout", "10"},
+           {"client", "--dtls-max-half-open", "0"},
+           // The state directory must exist: the dtls certificate is never written somewhere unexpected.
+           {"server", "--transport", "dtls", "--orport", "127.0.0.1:9", "--state-dir",
+            "/nonexistent/hoplink"},
            {"nosuchmode"},
        }) {
     std::string joined;

@@ -12,8 +12,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-PairOptions echo_with_client_args(std::vector<std::string> args) {
-  return pair_options(ext_tor(DataMode::echo), std::move(args));
+PairOptions echo_with_client_args(std::vector<std::string> args, std::string transport = "sctp") {
+  return pair_options(ext_tor(DataMode::echo), std::move(args), {}, std::move(transport));
 }
 
 SocksOutcome open_echo_link(const BridgePair& pair) {
@@ -26,11 +26,9 @@ SocksOutcome open_echo_link(const BridgePair& pair) {
   return socks;
 }
 
-}  // namespace
-
-TEST_CASE("a bridge killed without a word: the client closes tor's connection after the dead-peer timeout",
-          "[peer][dead]") {
-  BridgePair pair(echo_with_client_args({"--heartbeat-interval", "500", "--dead-peer-timeout", "3000"}));
+void bridge_killed(const std::string& transport) {
+  BridgePair pair(
+      echo_with_client_args({"--heartbeat-interval", "500", "--dead-peer-timeout", "3000"}, transport));
   INFO(pair.describe());
   auto socks = open_echo_link(pair);
   INFO(socks.describe());
@@ -46,9 +44,9 @@ TEST_CASE("a bridge killed without a word: the client closes tor's connection af
   CHECK(pair.client_process().running());
 }
 
-TEST_CASE("a bridge that exits (SIGTERM) ends its links at the client promptly", "[peer][exit]") {
+void bridge_exits(const std::string& transport) {
   // Default dead-peer timeout (30 s): only an ABORT/SHUTDOWN from the exiting bridge closes the link in time.
-  BridgePair pair(echo_with_client_args({}));
+  BridgePair pair(echo_with_client_args({}, transport));
   INFO(pair.describe());
   auto socks = open_echo_link(pair);
   INFO(socks.describe());
@@ -62,18 +60,8 @@ TEST_CASE("a bridge that exits (SIGTERM) ends its links at the client promptly",
   CHECK(drained.status == IoStatus::closed);
 }
 
-TEST_CASE("tor closing the client side mid-link ends the bridge's ORPort connection", "[peer][close]") {
-  BridgePair pair(echo_with_client_args({}));
-  INFO(pair.describe());
-  auto socks = open_echo_link(pair);
-  REQUIRE(socks.connected());
-  socks.fd.reset();
-  CHECK(pair.tor->wait_until([](const auto& all) { return all.size() == 1 && all[0].eof_after_data; },
-                             timeouts::kClose));
-}
-
-TEST_CASE("a bridge restarted on the same UDP port serves the same client again", "[peer][restart]") {
-  BridgePair pair;
+void bridge_restarts(const std::string& transport) {
+  BridgePair pair(over(transport));
   INFO(pair.describe());
   auto first = pair.link({.seed = 1, .up = 100000, .down = 100000}, timeouts::kSmallLink);
   INFO(first.describe());
@@ -85,14 +73,59 @@ TEST_CASE("a bridge restarted on the same UDP port serves the same client again"
   again.orport = pair.orport_trap->port();
   again.ext_orport = pair.tor->port();
   again.cookie_file = pair.tor->cookie_file();
-  again.bindaddr = "sctp-127.0.0.1:" + std::to_string(port);
-  auto server = start_managed_server(pair.dir, again, "server-again");
+  again.transports = transport;
+  again.bindaddr = transport + "-127.0.0.1:" + std::to_string(port);
+  // The same state directory, as tor gives a restarted PT: a dtls bridge keeps its certificate, so the
+  // client's bridge line (its fp=) is still right.
+  auto server = start_managed_server(pair.dir, again, "server");
   INFO(server.process->describe());
   REQUIRE(server.method.address.port == port);
-  auto second = run_socks_link(pair.socks_port(), server.method.address, server.method.args, *pair.tor,
+  CHECK(server.method.args == pair.bridge_args());
+  auto second = run_socks_link(pair.socks_port(), server.method.address, pair.bridge_args(), *pair.tor,
                                {.seed = 2, .up = 100000, .down = 100000}, timeouts::kSmallLink);
   INFO(second.describe());
   CHECK(second.ok());
+}
+
+}  // namespace
+
+TEST_CASE("a bridge killed without a word: the client closes tor's connection after the dead-peer timeout",
+          "[peer][dead]") {
+  bridge_killed("sctp");
+}
+
+TEST_CASE(
+    "dtls: a bridge killed without a word: the client closes tor's connection after the dead-peer "
+    "timeout",
+    "[peer][dead][dtls]") {
+  bridge_killed("dtls");
+}
+
+TEST_CASE("a bridge that exits (SIGTERM) ends its links at the client promptly", "[peer][exit]") {
+  bridge_exits("sctp");
+}
+
+TEST_CASE("dtls: a bridge that exits (SIGTERM) ends its links at the client promptly", "[peer][exit][dtls]") {
+  bridge_exits("dtls");
+}
+
+TEST_CASE("a bridge restarted on the same UDP port serves the same client again", "[peer][restart]") {
+  bridge_restarts("sctp");
+}
+
+TEST_CASE("dtls: a bridge restarted on the same UDP port (same certificate) serves the same client again",
+          "[peer][restart][dtls]") {
+  bridge_restarts("dtls");
+}
+
+TEST_CASE("tor closing the client side mid-link ends the bridge's ORPort connection", "[peer][close]") {
+  BridgePair pair(echo_with_client_args({}));
+  INFO(pair.describe());
+  auto socks = open_echo_link(pair);
+  REQUIRE(socks.connected());
+  socks.fd.reset();
+  CHECK(pair.tor->wait_until([](const auto& all) { return all.size() == 1 && all[0].eof_after_data; },
+                             timeouts::kClose));
 }
 
 TEST_CASE("one client, two bridges, links to both at once", "[peer][multi]") {

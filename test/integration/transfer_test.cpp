@@ -26,10 +26,9 @@ bool fd_count_settles(pid_t pid, int limit, std::chrono::milliseconds timeout) {
   }
 }
 
-}  // namespace
-
-TEST_CASE("one link carries 100 MB each way at once, every byte checked", "[transfer][bulk]") {
-  BridgePair pair;
+// Run over each transport: the same bytes must arrive whatever carries them.
+void hundred_mb_each_way(const std::string& transport) {
+  BridgePair pair(over(transport));
   constexpr std::uint64_t kBytes = 100ull * 1000 * 1000;
   auto result = pair.link({.seed = 100, .up = kBytes, .down = kBytes}, timeouts::kBulk);
   INFO(result.describe());
@@ -47,8 +46,8 @@ TEST_CASE("one link carries 100 MB each way at once, every byte checked", "[tran
   CHECK(stdout_protocol_problems(pair.client_process()) == "");
 }
 
-TEST_CASE("50 links at once, a few hundred KB each way on each, all checked", "[transfer][concurrency]") {
-  BridgePair pair;
+void fifty_links(const std::string& transport) {
+  BridgePair pair(over(transport));
   constexpr std::size_t kLinks = 50;
   constexpr std::uint64_t kBytes = 300 * 1000;
   auto start = Clock::now();
@@ -69,6 +68,52 @@ TEST_CASE("50 links at once, a few hundred KB each way on each, all checked", "[
   // Every link reached the fake tor as its own ExtORPort connection.
   CHECK(pair.tor->records().size() == kLinks);
   CHECK(pair.orport_trap->records().empty());
+}
+
+void short_links_leave_no_descriptors(const std::string& transport) {
+  BridgePair pair(over(transport));
+  // One link first, so lazily created state (timers, buffers) exists before the baseline is taken.
+  auto first = pair.link({.seed = 1, .up = 1000, .down = 1000}, timeouts::kSmallLink);
+  REQUIRE(first.ok());
+  REQUIRE(pair.tor->wait_until([](const auto& all) { return all.size() == 1 && all[0].finished; },
+                               timeouts::kClose));
+  int server_fds = open_fd_count(pair.server_process().pid());
+  int client_fds = open_fd_count(pair.client_process().pid());
+  for (std::uint64_t i = 2; i <= 30; ++i) {
+    auto r = pair.link({.seed = i, .up = 20000, .down = 20000}, timeouts::kSmallLink);
+    INFO("link " << i << ": " << r.describe());
+    REQUIRE(r.ok());
+  }
+  REQUIRE(pair.tor->wait_until(
+      [](const auto& all) {
+        return all.size() == 30 &&
+               std::all_of(all.begin(), all.end(), [](const auto& r) { return r.finished; });
+      },
+      timeouts::kClose));
+  INFO("fds before: server " << server_fds << ", client " << client_fds << "; after: server "
+                             << open_fd_count(pair.server_process().pid()) << ", client "
+                             << open_fd_count(pair.client_process().pid()));
+  CHECK(fd_count_settles(pair.server_process().pid(), server_fds + 2, timeouts::kClose));
+  CHECK(fd_count_settles(pair.client_process().pid(), client_fds + 2, timeouts::kClose));
+}
+
+}  // namespace
+
+TEST_CASE("one link carries 100 MB each way at once, every byte checked", "[transfer][bulk]") {
+  hundred_mb_each_way("sctp");
+}
+
+TEST_CASE("dtls: one link carries 100 MB each way at once, every byte checked", "[transfer][bulk][dtls]") {
+  hundred_mb_each_way("dtls");
+}
+
+TEST_CASE("50 links at once, a few hundred KB each way on each, all checked", "[transfer][concurrency]") {
+  fifty_links("sctp");
+}
+
+TEST_CASE("dtls: 50 links at once, a few hundred KB each way on each, all checked",
+          "[transfer][concurrency][dtls]") {
+  fifty_links("dtls");
 }
 
 TEST_CASE("tor closing the client side right after sending: the bridge still gets every byte, then EOF",
@@ -114,30 +159,12 @@ TEST_CASE("tor closing the bridge side right after sending: the client still get
 }
 
 TEST_CASE("many short links one after another leave no descriptors behind", "[transfer][leak]") {
-  BridgePair pair;
-  // One link first, so lazily created state (timers, buffers) exists before the baseline is taken.
-  auto first = pair.link({.seed = 1, .up = 1000, .down = 1000}, timeouts::kSmallLink);
-  REQUIRE(first.ok());
-  REQUIRE(pair.tor->wait_until([](const auto& all) { return all.size() == 1 && all[0].finished; },
-                               timeouts::kClose));
-  int server_fds = open_fd_count(pair.server_process().pid());
-  int client_fds = open_fd_count(pair.client_process().pid());
-  for (std::uint64_t i = 2; i <= 30; ++i) {
-    auto r = pair.link({.seed = i, .up = 20000, .down = 20000}, timeouts::kSmallLink);
-    INFO("link " << i << ": " << r.describe());
-    REQUIRE(r.ok());
-  }
-  REQUIRE(pair.tor->wait_until(
-      [](const auto& all) {
-        return all.size() == 30 &&
-               std::all_of(all.begin(), all.end(), [](const auto& r) { return r.finished; });
-      },
-      timeouts::kClose));
-  INFO("fds before: server " << server_fds << ", client " << client_fds << "; after: server "
-                             << open_fd_count(pair.server_process().pid()) << ", client "
-                             << open_fd_count(pair.client_process().pid()));
-  CHECK(fd_count_settles(pair.server_process().pid(), server_fds + 2, timeouts::kClose));
-  CHECK(fd_count_settles(pair.client_process().pid(), client_fds + 2, timeouts::kClose));
+  short_links_leave_no_descriptors("sctp");
+}
+
+// A dtls client holds a UDP socket per link: each must go with its link.
+TEST_CASE("dtls: many short links one after another leave no descriptors behind", "[transfer][leak][dtls]") {
+  short_links_leave_no_descriptors("dtls");
 }
 
 TEST_CASE("300 links at once, small transfers, all checked", "[transfer][concurrency][scale]") {

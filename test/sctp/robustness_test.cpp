@@ -1,4 +1,5 @@
 // Corruption, garbage, loss and backpressure.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <random>
 #include <thread>
@@ -199,6 +200,36 @@ TEST_CASE("checksums match what usrsctp writes with offload off", "[sctp][robust
   CHECK(checked > 10);
   CHECK(all_valid);
   CHECK(all_same);
+  client.reset();
+  h.reset();
+  h.stack().unregister_peer(client_side);
+  h.stack().unregister_peer(server_side);
+}
+
+TEST_CASE("a peer's own accepted-association settings override the listener's (a smaller MTU)",
+          "[sctp][robust][mtu]") {
+  // Two transports share the one Stack and its listener: the dtls transport's peers need packets small enough
+  // for a DTLS record, whatever MTU the sctp transport's listener was configured with.
+  auto& h = Harness::instance();
+  h.reset();
+  AssociationConfig small;
+  small.mtu = 700;
+  const PeerToken client_side = h.stack().register_peer(false);
+  const PeerToken server_side = h.stack().register_peer(false, small);
+  h.add_route(client_side, server_side);
+  std::size_t largest_to_client = 0;
+  h.impair = [&](bool to_server, Packet& p) {
+    if (!to_server) largest_to_client = std::max(largest_to_client, p.size());
+    return Verdict::deliver;
+  };
+  h.configure_accepted = [](Endpoint& e) { e.to_send = 512 * 1024; };
+  auto client = h.connect({}, client_side);
+  REQUIRE(h.run_until([&] { return h.accepted.size() == 1; }, 5s));
+  h.accepted[0]->push();  // accepted associations are open at once: nothing else starts their sending
+  REQUIRE(h.run_until([&] { return client->received == 512 * 1024; }, 10s));
+  CHECK(client->content_ok);
+  CHECK(largest_to_client > 600);
+  CHECK(largest_to_client <= small.mtu);
   client.reset();
   h.reset();
   h.stack().unregister_peer(client_side);

@@ -4,6 +4,8 @@
 
 #include <csignal>
 
+#include "dtls_transport.hpp"
+#include "sctp_transport.hpp"
 #include "tcp_endpoint.hpp"
 #include "transport_registry.hpp"
 
@@ -27,14 +29,24 @@ App::~App() {
   transports_.clear();
 }
 
-SctpTransport& App::transport(const std::string& name) {
+DatagramTransport& App::transport(const std::string& name) {
   auto& slot = transports_[name];
-  if (!slot) slot = std::make_unique<SctpTransport>(io_, host_, log_, options_);
+  if (!slot) {
+    if (name == "dtls") {
+      slot = std::make_unique<DtlsTransport>(io_, host_, log_, options_, state_directory_);
+    } else {
+      slot = std::make_unique<SctpTransport>(io_, host_, log_, options_);
+    }
+  }
   return *slot;
 }
 
+pt::Args App::smethod_args(const std::string& name) {
+  return transport(name).smethod_args();
+}
+
 Result<PeerAddress, std::string> App::add_client(const std::string& name, const PeerAddress& listen,
-                                                 std::optional<PeerAddress> remote) {
+                                                 std::optional<PeerAddress> remote, pt::Args remote_args) {
   if (find_transport(name) == nullptr) return fail("no such transport: " + name);
   auto& acceptor = acceptors_.emplace_back(io_);
   error_code ec;
@@ -47,8 +59,9 @@ Result<PeerAddress, std::string> App::add_client(const std::string& name, const 
     acceptors_.pop_back();
     return fail("cannot listen on " + listen.to_string() + ": " + ec.message());
   }
-  auto& context = client_contexts_.emplace_back(
-      ClientContext{LinkContext{io_, host_, log_, registry_, name}, transport(name), options_.link, remote});
+  auto& context = client_contexts_.emplace_back(ClientContext{LinkContext{io_, host_, log_, registry_, name},
+                                                              transport(name), options_.link, remote,
+                                                              std::move(remote_args)});
   accept_tcp(acceptor, context);
   return from_tcp_endpoint(acceptor.local_endpoint());
 }
@@ -57,10 +70,22 @@ void App::set_outbound_bind(std::optional<PeerAddress> v4, std::optional<PeerAdd
   for (const auto& info : kTransports) transport(std::string(info.name)).set_outbound_bind(v4, v6);
 }
 
-Result<void, std::string> App::use_proxy(const std::string& name, const pt::ProxyUri& proxy,
+Result<void, std::string> App::use_proxy(const std::vector<std::string>& names, const pt::ProxyUri& proxy,
                                          std::chrono::milliseconds timeout) {
-  if (find_transport(name) == nullptr) return fail("no such transport: " + name);
-  return transport(name).use_proxy(proxy, timeout);
+  ClientProxy check{proxy, log_, {}};
+  if (auto granted =
+          ProxyAssociation(io_, check, PeerAddress::v4({0, 0, 0, 0}, 0)).associate_blocking(timeout);
+      !granted.ok()) {
+    return granted;
+  }
+  log_.notice("SOCKS5 proxy " + proxy.address.to_string() + " grants UDP ASSOCIATE: links go through it");
+  for (const auto& name : names) {
+    if (find_transport(name) == nullptr) continue;
+    auto& slot = proxies_[name];
+    slot = std::make_unique<ClientProxy>(ClientProxy{proxy, log_, {}});
+    transport(name).set_proxy(slot.get());
+  }
+  return {};
 }
 
 void App::accept_tcp(tcp::acceptor& acceptor, ClientContext& context) {
@@ -176,6 +201,13 @@ void App::report_status() {
                            {"SCTP_PACKETS_OUT", std::to_string(stack.packets_out)},
                            {"SCTP_BAD_CHECKSUM", std::to_string(stack.dropped_bad_checksum)}};
     for (auto& field : transport->status_fields()) fields.push_back(std::move(field));
+    if (auto proxy = proxies_.find(name); proxy != proxies_.end()) {
+      const auto& p = proxy->second->counters;
+      add_field(fields, "PROXY_ASSOCIATIONS", p.associations);
+      add_field(fields, "PROXY_FAILURES", p.association_failures);
+      add_field(fields, "PROXY_DROPPED",
+                p.dropped_no_relay + p.dropped_too_big + p.dropped_not_from_relay + p.dropped_malformed);
+    }
     log_.messages().status(name, fields);
   }
 }

@@ -10,12 +10,13 @@
 
 #include "asio.hpp"
 #include "client_session.hpp"
+#include "datagram_transport.hpp"
 #include "link_registry.hpp"
 #include "logger.hpp"
 #include "options.hpp"
 #include "sctp_host.hpp"
-#include "sctp_transport.hpp"
 #include "server_session.hpp"
+#include "socks5_proxy.hpp"
 
 namespace hoplink::transport {
 
@@ -33,17 +34,23 @@ class App {
 
   Logger& log() { return log_; }
 
-  // A TCP listener for tor: SOCKS5, or with `remote` a plain forwarder to that bridge. Returns its address.
+  // A TCP listener for tor: SOCKS5, or with `remote` a plain forwarder to that bridge whose links all carry
+  // `remote_args` (what a bridge line would: fp= for dtls). Returns its address.
   Result<PeerAddress, std::string> add_client(const std::string& transport, const PeerAddress& listen,
-                                              std::optional<PeerAddress> remote);
+                                              std::optional<PeerAddress> remote, pt::Args remote_args = {});
   void set_outbound_bind(std::optional<PeerAddress> v4, std::optional<PeerAddress> v6);
-  // TOR_PT_PROXY=socks5://: `transport`'s links go through the proxy's UDP relay. Associates now (runs the
-  // loop for at most `timeout`); the error is one line for PROXY-ERROR.
-  Result<void, std::string> use_proxy(const std::string& transport, const pt::ProxyUri& proxy,
+  // TOR_PT_PROXY=socks5://: the links of `transports` go through the proxy's UDP relay, one association per
+  // client socket. Checks now that the proxy grants one (runs the loop for at most `timeout`); the error is
+  // one line for PROXY-ERROR.
+  Result<void, std::string> use_proxy(const std::vector<std::string>& transports, const pt::ProxyUri& proxy,
                                       std::chrono::milliseconds timeout);
   // Serves `transport` on a UDP address; links go to tor at `target`. Returns the bound address.
   Result<PeerAddress, std::string> add_server(const std::string& transport, const PeerAddress& bind,
                                               const LinkOptions& link, const OrPortTarget& target);
+  // After add_server: the SMETHOD ARGS (and bridge-line arguments) of `transport`.
+  pt::Args smethod_args(const std::string& transport);
+  // Where servers keep state (the dtls certificate): TOR_PT_STATE_LOCATION or --state-dir. Before add_server.
+  void set_state_directory(std::string directory) { state_directory_ = std::move(directory); }
 
   // tor's TOR_PT_EXIT_ON_STDIN_CLOSE=1: end when stdin reaches end of file.
   void exit_on_stdin_close();
@@ -51,7 +58,7 @@ class App {
   int run();
 
  private:
-  SctpTransport& transport(const std::string& name);
+  DatagramTransport& transport(const std::string& name);
   void accept_tcp(tcp::acceptor& acceptor, ClientContext& context);
   void watch_stdin();
   void on_signal(int number);
@@ -65,7 +72,9 @@ class App {
   asio::io_context io_;
   SctpHost host_;
   LinkRegistry registry_;
-  std::map<std::string, std::unique_ptr<SctpTransport>> transports_;
+  std::string state_directory_;
+  std::map<std::string, std::unique_ptr<ClientProxy>> proxies_;  // outlive the transports' sockets
+  std::map<std::string, std::unique_ptr<DatagramTransport>> transports_;
   std::list<tcp::acceptor> acceptors_;
   std::list<ClientContext> client_contexts_;
   std::list<ServerContext> server_contexts_;

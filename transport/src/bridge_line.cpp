@@ -26,7 +26,14 @@ std::string bridge_line_file(const std::vector<ServedTransport>& served) {
       "# Replace <FINGERPRINT> with this bridge's relay fingerprint (tor writes it to\n"
       "# DataDirectory/fingerprint; tor 0.4.9 also writes complete lines to DataDirectory/bridgelines)\n"
       "# and <IP ADDRESS>, where it appears, with the address clients reach this bridge at.\n"
-      "# The port is a UDP port: open it in the firewall for UDP.\n";
+      "# The port is a UDP port: open it in the firewall for UDP.\n"
+      "# A dtls line's fp= is the SHA-256 of this bridge's DTLS certificate (hoplink_dtls_cert.pem beside "
+      "this\n"
+      "# file); clients refuse a bridge whose certificate does not match it. Rotating the certificate (stop "
+      "the\n"
+      "# bridge, delete hoplink_dtls_key.pem and hoplink_dtls_cert.pem, start it) changes fp=: every client "
+      "then\n"
+      "# needs the new line.\n";
   for (const auto& one : served) text += bridge_line(one) + "\n";
   return text;
 }

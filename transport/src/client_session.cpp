@@ -25,7 +25,7 @@ ClientSession::ClientSession(ClientContext& context, std::uint64_t id, tcp::sock
 
 void ClientSession::start() {
   if (context_.fixed_remote) {
-    connect(*context_.fixed_remote, {});
+    connect(*context_.fixed_remote, context_.fixed_args);
     return;
   }
   // tor speaks at once; a silent client is dropped.
@@ -78,12 +78,13 @@ void ClientSession::on_socks_bytes(std::size_t bytes) {
 
 void ClientSession::connect(const PeerAddress& bridge, const pt::Args& args) {
   bridge_ = bridge;
-  if (!args.empty()) {
-    context_.link.log.debug("link to " + bridge.to_string() + ": bridge-line arguments ignored by sctp");
-  }
-  auto association = context_.transport.connect(bridge, context_.options, *this);
+  std::weak_ptr<ClientSession> weak = shared_from_this();
+  auto association = context_.transport.connect(
+      {bridge, args, context_.options, *this, [weak](const ConnectFailure& failure) {
+         if (auto self = weak.lock()) self->reply_and_close(failure.reply, failure.message);
+       }});
   if (!association.ok()) {
-    reply_and_close(pt::Socks5Reply::general_failure, association.error());
+    reply_and_close(association.error().reply, association.error().message);
     return;
   }
   association_ = std::move(association).value();

@@ -7,19 +7,20 @@
 #include <vector>
 
 #include "asio.hpp"
+#include "datagram_transport.hpp"
 #include "link.hpp"
 #include "options.hpp"
 #include "pending_link.hpp"
 #include "pt/socks5_server.hpp"
-#include "sctp_transport.hpp"
 
 namespace hoplink::transport {
 
 struct ClientContext {
   LinkContext link;
-  SctpTransport& transport;
+  DatagramTransport& transport;
   const LinkOptions& options;
   std::optional<PeerAddress> fixed_remote;  // unmanaged --remote: no SOCKS
+  pt::Args fixed_args;                      // unmanaged: the bridge-line arguments (--fp) for every link
 };
 
 class ClientSession final : public PendingLink,

@@ -32,6 +32,7 @@ class DatagramPort {
   void flush();
 
   dio::DatagramIo& io() { return *backend_; }
+  const dio::DatagramIo& io() const { return *backend_; }
   PeerAddress local_address() const { return backend_->local_address(); }
 
  private:

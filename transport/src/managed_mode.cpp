@@ -36,17 +36,6 @@ std::vector<std::string> expand(const std::vector<std::string>& requested) {
   return names;
 }
 
-// TOR_PT_PROXY=socks5://: each client transport associates with the proxy's UDP relay before CMETHODS.
-Result<void, std::string> use_proxy(App& app, const pt::ClientEnvironment& client) {
-  constexpr std::chrono::seconds kTimeout{15};
-  for (const auto& name : expand(client.transports)) {
-    if (find_transport(name) == nullptr) continue;  // CMETHOD-ERROR follows
-    auto proxied = app.use_proxy(name, *client.proxy, kTimeout);
-    if (!proxied.ok()) return fail(name + ": " + proxied.error());
-  }
-  return {};
-}
-
 void start_clients(App& app, const pt::ManagedEnvironment& environment, pt::Messages& messages) {
   app.set_outbound_bind(environment.outbound_bind_v4, environment.outbound_bind_v6);
   for (const auto& name : expand(environment.client->transports)) {
@@ -96,14 +85,17 @@ void start_servers(App& app, const Options& options, const pt::ManagedEnvironmen
       messages.smethod_error(name, address.error());
       continue;
     }
-    messages.smethod(name, address.value(), {});
-    served.push_back({name, address.value(), {}});
+    auto args = app.smethod_args(name);
+    messages.smethod(name, address.value(), args);
+    served.push_back({name, address.value(), std::move(args)});
   }
   messages.smethods_done();
   if (served.empty()) return;
   auto written = write_bridge_line_file(environment.state_location, served);
   if (written.ok()) {
-    app.log().notice("bridge line written to " + written.value() + ": " + bridge_line(served.front()));
+    for (const auto& one : served) {
+      app.log().notice("bridge line written to " + written.value() + ": " + bridge_line(one));
+    }
   } else {
     app.log().warning(written.error());
   }
@@ -144,9 +136,11 @@ int run_managed(const Options& options, const pt::Environment& environment, pt::
     return 1;
   }
   App app(options, messages);
+  app.set_state_directory(env.state_location);
   if (env.client && env.client->proxy) {
-    app.set_outbound_bind(env.outbound_bind_v4, env.outbound_bind_v6);
-    if (auto proxied = use_proxy(app, *env.client); !proxied.ok()) {
+    constexpr std::chrono::seconds kProxyTimeout{15};
+    if (auto proxied = app.use_proxy(expand(env.client->transports), *env.client->proxy, kProxyTimeout);
+        !proxied.ok()) {
       messages.proxy_error(proxied.error());
       return 1;
     }

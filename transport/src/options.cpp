@@ -4,6 +4,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "transport_registry.hpp"
+
 namespace hoplink::transport {
 
 namespace po = boost::program_options;
@@ -17,7 +19,8 @@ constexpr const char* kUsage =
     "  hoplink client [options]      TCP in, links out: a SOCKS5 server, or a forwarder with --remote\n"
     "  hoplink server [options]      links in, TCP out to --orport or --ext-orport\n"
     "\n"
-    "Transports: sctp (SCTP over UDP, RFC 6951).\n";
+    "Transports: sctp (SCTP over UDP, RFC 6951), dtls (SCTP inside DTLS 1.2 over UDP, RFC 8261; the\n"
+    "bridge's certificate is pinned by the fp= argument of the bridge line).\n";
 
 PeerAddress to_address(const std::string& text, const char* option) {
   auto address = PeerAddress::parse(text);
@@ -41,6 +44,8 @@ struct RawValues {
   std::size_t mtu = 0, send_buffer = 0, receive_buffer = 0, max_links = 0;
   long long heartbeat_ms = 0, dead_peer_ms = 0, connect_timeout_ms = 0, handshake_timeout_ms = 0;
   long long rto_min_ms = 0, rto_max_ms = 0, rto_initial_ms = 0, delayed_sack_ms = 0, status_s = 0;
+  long long dtls_handshake_timeout_ms = 0;
+  std::size_t dtls_max_half_open = 0;
   unsigned sack_frequency = 0, initial_cwnd = 0, max_burst = 0;
 };
 
@@ -99,6 +104,7 @@ struct Descriptions {
   po::options_description unmanaged{"Unmanaged modes (client, server)"};
   po::options_description link{"Links (also TOR_PT_SERVER_TRANSPORT_OPTIONS keys, e.g. sctp:mtu=1280)"};
   po::options_description sctp{"SCTP stack (process-wide)"};
+  po::options_description dtls{"DTLS (the dtls transport)"};
   po::options_description all;
 };
 
@@ -119,7 +125,7 @@ void describe(Descriptions& d, RawValues& raw, Options& options) {
        "seconds between STATUS lines with the counters (0: only when a link closes)");
   d.unmanaged.add_options()  //
       ("transport", po::value(&options.transport)->default_value(options.transport),
-       "transport name: sctp")  //
+       "transport name: sctp or dtls")  //
       ("listen", po::value(&raw.listen),
        "client: TCP address for tor (SOCKS5, or forwarded with --remote; default 127.0.0.1:0); "
        "server: UDP address to serve the transport on (default 0.0.0.0:0)")                              //
@@ -128,7 +134,8 @@ void describe(Descriptions& d, RawValues& raw, Options& options) {
       ("ext-orport", po::value(&raw.ext_orport), "server: hand each link to this Extended ORPort")       //
       ("auth-cookie", po::value(&options.auth_cookie), "server: the Extended ORPort auth cookie file")   //
       ("state-dir", po::value(&options.state_dir),
-       "server: directory for hoplink_bridgeline.txt (managed mode uses TOR_PT_STATE_LOCATION)");
+       "server: directory for hoplink_bridgeline.txt and the dtls certificate (managed mode uses "
+       "TOR_PT_STATE_LOCATION; without it a dtls server makes a certificate for this run only)");
   add_link_options(d.link, raw, defaults.link);
   d.sctp.add_options()                                                                                     //
       ("cc", po::value(&raw.cc)->default_value(raw.cc), "congestion control: rfc2581, hstcp, htcp, rtcc")  //
@@ -143,7 +150,16 @@ void describe(Descriptions& d, RawValues& raw, Options& options) {
       ("initial-cwnd", po::value(&raw.initial_cwnd)->default_value(s.initial_cwnd_mtus),
        "initial congestion window, packets")  //
       ("max-burst", po::value(&raw.max_burst)->default_value(s.max_burst), "packets per burst, 0: no limit");
-  d.all.add(d.general).add(d.unmanaged).add(d.link).add(d.sctp);
+  d.dtls.add_options()  //
+      ("dtls-handshake-timeout",
+       po::value(&raw.dtls_handshake_timeout_ms)->default_value(defaults.dtls.handshake_timeout.count()),
+       "milliseconds a DTLS handshake may take (retransmissions included) before it is dropped")  //
+      ("dtls-max-half-open", po::value(&raw.dtls_max_half_open)->default_value(defaults.dtls.max_half_open),
+       "server: DTLS handshakes in progress at once; more are refused (counted in STATUS)")  //
+      ("fp", po::value(&options.dtls.fingerprint),
+       "client with --remote: the bridge certificate's SHA-256 fingerprint (the fp= of its bridge line); "
+       "through SOCKS it comes from the bridge line");
+  d.all.add(d.general).add(d.unmanaged).add(d.link).add(d.sctp).add(d.dtls);
 }
 
 void convert(const RawValues& raw, Options& options) {
@@ -172,6 +188,10 @@ void convert(const RawValues& raw, Options& options) {
   options.stack.initial_cwnd_mtus = raw.initial_cwnd;
   options.stack.max_burst = raw.max_burst;
   convert_link_values(raw, options.link);
+  check_range(raw.dtls_handshake_timeout_ms, 500, 600'000, "dtls-handshake-timeout");
+  check_range(static_cast<long long>(raw.dtls_max_half_open), 1, 1'000'000, "dtls-max-half-open");
+  options.dtls.handshake_timeout = std::chrono::milliseconds(raw.dtls_handshake_timeout_ms);
+  options.dtls.max_half_open = raw.dtls_max_half_open;
 
   if (!raw.listen.empty()) options.listen = to_address(raw.listen, "listen");
   if (!raw.remote.empty()) options.remote = to_address(raw.remote, "remote");
@@ -184,19 +204,21 @@ void check_mode(const Options& options) {
   const bool server_only = options.orport || options.ext_orport || !options.auth_cookie.empty();
   switch (options.mode) {
     case Mode::managed:
-      if (options.listen || options.remote || server_only) {
+      if (options.listen || options.remote || server_only || !options.dtls.fingerprint.empty()) {
         throw OptionsError(
-            "--listen, --remote, --orport, --ext-orport and --auth-cookie need 'client' or 'server'");
+            "--listen, --remote, --fp, --orport, --ext-orport and --auth-cookie need 'client' or 'server' "
+            "(under tor, fp= comes from the bridge line)");
       }
       break;
     case Mode::client:
       if (server_only) throw OptionsError("--orport, --ext-orport and --auth-cookie are server options");
-      if (options.transport != "sctp")
+      if (find_transport(options.transport) == nullptr)
         throw OptionsError("--transport: unknown transport '" + options.transport + "'");
       break;
     case Mode::server:
-      if (options.remote) throw OptionsError("--remote is a client option");
-      if (options.transport != "sctp")
+      if (options.remote || !options.dtls.fingerprint.empty())
+        throw OptionsError("--remote and --fp are client options");
+      if (find_transport(options.transport) == nullptr)
         throw OptionsError("--transport: unknown transport '" + options.transport + "'");
       if (!options.orport && !options.ext_orport)
         throw OptionsError("server: --orport or --ext-orport is required");

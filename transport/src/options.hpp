@@ -31,6 +31,13 @@ struct LinkOptions {
   std::size_t max_peers = 65536;
 };
 
+// The dtls transport's process-wide settings.
+struct DtlsOptions {
+  std::chrono::milliseconds handshake_timeout{10000};  // from the first ClientHello to an open session
+  std::size_t max_half_open = 1024;                    // server: handshakes in progress at once
+  std::string fingerprint;                             // unmanaged client: the bridge's fp= for every link
+};
+
 struct Options {
   Mode mode = Mode::managed;
   bool help = false;
@@ -43,13 +50,14 @@ struct Options {
   std::optional<PeerAddress> orport;      // server: plain TCP
   std::optional<PeerAddress> ext_orport;  // server: Extended ORPort
   std::string auth_cookie;                // server: Extended ORPort cookie file
-  std::string state_dir;                  // server: where hoplink_bridgeline.txt goes (managed: from tor)
+  std::string state_dir;  // server: hoplink_bridgeline.txt and the dtls identity (managed: from tor)
 
   // Every mode.
   std::string io = "udp";
   std::size_t udp_socket_buffer = 4 * 1024 * 1024;
   sctp::StackConfig stack;
   LinkOptions link;
+  DtlsOptions dtls;
   pt::Severity log_level = pt::Severity::notice;
   std::chrono::seconds status_interval{60};
 };

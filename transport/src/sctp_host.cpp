@@ -22,8 +22,8 @@ SctpHost::~SctpHost() {
   stack_.reset();
 }
 
-sctp::PeerToken SctpHost::add_peer(Peer& peer, bool crc32c) {
-  const auto token = stack_->register_peer(crc32c);
+sctp::PeerToken SctpHost::add_peer(Peer& peer, bool crc32c, std::optional<sctp::AssociationConfig> accepted) {
+  const auto token = stack_->register_peer(crc32c, std::move(accepted));
   peers_[token.value] = &peer;
   return token;
 }
@@ -61,7 +61,7 @@ bool SctpHost::receive(sctp::PeerToken from, std::span<const std::byte> packet) 
 void SctpHost::settle() {
   settle_posted_ = false;
   stack_->dispatch_events();
-  for (auto& flush : flushers_) flush();
+  for (auto& [id, flush] : flushers_) flush();
 }
 
 void SctpHost::settle_soon() {
@@ -72,8 +72,13 @@ void SctpHost::settle_soon() {
   });
 }
 
-void SctpHost::add_flusher(std::function<void()> flush) {
-  flushers_.push_back(std::move(flush));
+std::uint64_t SctpHost::add_flusher(std::function<void()> flush) {
+  flushers_.emplace(++next_flusher_, std::move(flush));
+  return next_flusher_;
+}
+
+void SctpHost::remove_flusher(std::uint64_t id) {
+  flushers_.erase(id);
 }
 
 void SctpHost::arm_timer() {

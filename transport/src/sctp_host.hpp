@@ -4,7 +4,9 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <unordered_map>
 #include <vector>
@@ -31,7 +33,9 @@ class SctpHost {
   SctpHost(asio::io_context& io, const sctp::StackConfig& config);
   ~SctpHost();
 
-  sctp::PeerToken add_peer(Peer& peer, bool crc32c);
+  // `accepted`: settings of associations this peer opens to us, when not the listener's (sctp::Stack).
+  sctp::PeerToken add_peer(Peer& peer, bool crc32c,
+                           std::optional<sctp::AssociationConfig> accepted = std::nullopt);
   void remove_peer(sctp::PeerToken token);
   std::size_t association_count(sctp::PeerToken token) const { return stack_->association_count(token); }
 
@@ -46,7 +50,9 @@ class SctpHost {
   // coalesces many requests of one loop iteration into one settle (and so one sendmmsg per socket).
   void settle();
   void settle_soon();
-  void add_flusher(std::function<void()> flush);
+  // Returns an id for remove_flusher (a socket that closes before the host must unregister).
+  std::uint64_t add_flusher(std::function<void()> flush);
+  void remove_flusher(std::uint64_t id);
 
   const sctp::StackCounters& counters() const { return stack_->counters(); }
 
@@ -57,7 +63,8 @@ class SctpHost {
   asio::steady_timer timer_;
   std::unique_ptr<sctp::Stack> stack_;
   std::unordered_map<std::uint32_t, Peer*> peers_;
-  std::vector<std::function<void()>> flushers_;
+  std::map<std::uint64_t, std::function<void()>> flushers_;
+  std::uint64_t next_flusher_ = 0;
   bool listening_ = false;
   bool timer_armed_ = false;
   bool settle_posted_ = false;

@@ -14,14 +14,14 @@
 #include "asio.hpp"
 #include "common/result.hpp"
 #include "datagram_port.hpp"
+#include "datagram_transport.hpp"
+#include "idle_reaper.hpp"
 #include "logger.hpp"
 #include "options.hpp"
 #include "sctp_host.hpp"
-#include "socks5_proxy.hpp"
+#include "udp_sockets.hpp"
 
 namespace hoplink::transport {
-
-using StatusFields = std::vector<std::pair<std::string, std::string>>;
 
 struct TransportCounters {
   std::uint64_t peers_created = 0;
@@ -31,46 +31,31 @@ struct TransportCounters {
   std::uint64_t dropped_by_stack = 0;      // bad checksum, malformed
 };
 
-class SctpTransport {
+class SctpTransport final : public DatagramTransport {
  public:
-  using AcceptHandler = std::function<void(std::unique_ptr<sctp::Association>, const PeerAddress& from)>;
-
   SctpTransport(asio::io_context& io, SctpHost& host, Logger& log, const Options& options);
-  ~SctpTransport();
+  ~SctpTransport() override;
   SctpTransport(const SctpTransport&) = delete;
   SctpTransport& operator=(const SctpTransport&) = delete;
 
-  const std::string& name() const { return name_; }
-
-  // Server: opens the UDP socket and accepts associations arriving on it. Returns the bound address.
+  const std::string& name() const override { return name_; }
   Result<PeerAddress, std::string> serve(const PeerAddress& bind, const LinkOptions& link,
-                                         AcceptHandler on_accept);
-
-  // Client: local addresses for the outgoing UDP sockets (TOR_PT_OUTBOUND_BIND_ADDRESS_V4/_V6).
-  void set_outbound_bind(std::optional<PeerAddress> v4, std::optional<PeerAddress> v6);
-  // Client: send every datagram through this SOCKS5 proxy's UDP relay (TOR_PT_PROXY). Associates now, for
-  // at most `timeout`; call before the first connect(). The error is one line for PROXY-ERROR.
-  Result<void, std::string> use_proxy(const pt::ProxyUri& proxy, std::chrono::milliseconds timeout);
-  // Client: a new association to a bridge. Events arrive through `events`.
-  Result<std::unique_ptr<sctp::Association>, std::string> connect(const PeerAddress& bridge,
-                                                                  const LinkOptions& link,
-                                                                  sctp::AssociationEvents& events);
-
-  StatusFields status_fields() const;
+                                         AcceptHandler on_accept) override;
+  void set_outbound_bind(std::optional<PeerAddress> v4, std::optional<PeerAddress> v6) override;
+  void set_proxy(ClientProxy* proxy) override { endpoints_.set_proxy(proxy); }
+  // Bridge-line arguments are not used by sctp.
+  Result<std::unique_ptr<sctp::Association>, ConnectFailure> connect(const ConnectRequest& request) override;
+  StatusFields status_fields() const override;
 
  private:
-  struct Endpoint;
   struct RemotePeer;
+  using Endpoints = UdpEndpoints<RemotePeer>;
+  using Endpoint = Endpoints::Endpoint;
 
-  Result<Endpoint*, std::string> client_endpoint(PeerAddress::Family family);
   RemotePeer* create_peer(Endpoint& endpoint, const PeerAddress& address);
   void on_datagram(Endpoint& endpoint, const dio::ReceivedDatagram& datagram);
   void on_accept(RemotePeer& peer, std::unique_ptr<sctp::Association> association);
-  void arm_reaper();
   void forget_idle_peers();
-  std::unique_ptr<Endpoint> open_endpoint(const PeerAddress& bind, bool accepts_new_peers,
-                                          std::string& error);
-  std::unique_ptr<Endpoint> make_endpoint(std::unique_ptr<dio::DatagramIo> io, bool accepts_new_peers);
 
   asio::io_context& io_;
   SctpHost& host_;
@@ -78,19 +63,13 @@ class SctpTransport {
   const Options& options_;
   std::string name_ = "sctp";
   bool crc32c_ = true;
-  std::unique_ptr<ProxyAssociation> proxy_;  // TOR_PT_PROXY; declared before the endpoints that use it
-  std::unique_ptr<Endpoint> server_;
-  std::unique_ptr<Endpoint> client_v4_;
-  std::unique_ptr<Endpoint> client_v6_;
-  std::optional<PeerAddress> outbound_v4_;
-  std::optional<PeerAddress> outbound_v6_;
+  std::optional<sctp::AssociationConfig> accepted_;  // this transport's settings for accepted associations
   AcceptHandler on_accept_;
   std::size_t peer_count_ = 0;
-  std::uint64_t epoch_ = 0;
-  asio::steady_timer reaper_;
-  bool reaper_armed_ = false;
+  IdleReaper reaper_;
   TransportCounters counters_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  Endpoints endpoints_;  // last: its ports and peers go first
 };
 
 }  // namespace hoplink::transport

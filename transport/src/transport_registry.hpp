@@ -14,6 +14,8 @@ struct TransportInfo {
 
 inline constexpr std::array kTransports = {
     TransportInfo{"sctp", "SCTP over UDP (RFC 6951)", true},
+    TransportInfo{"dtls",
+                  "SCTP inside DTLS 1.2 over UDP (RFC 8261), bridge certificate pinned by fp=", false},
 };
 
 inline const TransportInfo* find_transport(std::string_view name) {

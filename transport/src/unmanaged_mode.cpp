@@ -8,7 +8,9 @@ namespace hoplink::transport {
 int run_client(const Options& options, pt::Messages& messages) {
   App app(options, messages);
   const auto listen = options.listen.value_or(PeerAddress::v4({127, 0, 0, 1}, 0));
-  auto address = app.add_client(options.transport, listen, options.remote);
+  pt::Args remote_args;
+  if (!options.dtls.fingerprint.empty()) remote_args.emplace_back("fp", options.dtls.fingerprint);
+  auto address = app.add_client(options.transport, listen, options.remote, std::move(remote_args));
   if (!address.ok()) {
     messages.cmethod_error(options.transport, address.error());
     messages.cmethods_done();
@@ -21,6 +23,7 @@ int run_client(const Options& options, pt::Messages& messages) {
 
 int run_server(const Options& options, pt::Messages& messages) {
   App app(options, messages);
+  app.set_state_directory(options.state_dir);
   OrPortTarget target;
   if (options.ext_orport) {
     target = {*options.ext_orport, true, options.auth_cookie};
@@ -34,10 +37,11 @@ int run_server(const Options& options, pt::Messages& messages) {
     messages.smethods_done();
     return 1;
   }
-  messages.smethod(options.transport, address.value(), {});
+  const auto args = app.smethod_args(options.transport);
+  messages.smethod(options.transport, address.value(), args);
   messages.smethods_done();
   if (!options.state_dir.empty()) {
-    auto written = write_bridge_line_file(options.state_dir, {{options.transport, address.value(), {}}});
+    auto written = write_bridge_line_file(options.state_dir, {{options.transport, address.value(), args}});
     if (!written.ok()) app.log().warning(written.error());
   }
   return app.run();

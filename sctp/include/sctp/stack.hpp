@@ -65,8 +65,10 @@ class Stack {
   Stack& operator=(const Stack&) = delete;
 
   // A new peer. crc32c: compute and verify the RFC 4960 checksum for this peer's packets (RFC 6951, sctp
-  // transport); false when an outer layer protects integrity (DTLS, RFC 8261).
-  PeerToken register_peer(bool crc32c);
+  // transport); false when an outer layer protects integrity (DTLS, RFC 8261). `accepted`: the settings of
+  // associations accepted from this peer, when they differ from the listener's (another transport on the same
+  // Stack, e.g. a smaller MTU inside DTLS); remote_port is always the listener's.
+  PeerToken register_peer(bool crc32c, std::optional<AssociationConfig> accepted = std::nullopt);
   // Forget a peer once none of its associations is left; packets for it are dropped afterwards.
   void unregister_peer(PeerToken peer);
   std::size_t association_count(PeerToken peer) const;
@@ -74,7 +76,7 @@ class Stack {
   // Opens an association to the peer's listener. Events arrive through dispatch_events(): on_connected, or
   // on_closed(connect_failed) when the peer never answers within the INIT retransmission limit.
   Result<std::unique_ptr<Association>, std::string> connect(PeerToken peer, const AssociationConfig& config,
-                                                           AssociationEvents& events);
+                                                            AssociationEvents& events);
 
   // Accept associations from any registered peer. One listener per Stack. It binds config.remote_port (the
   // listener's port, 5000 by default, so both sides can share one AssociationConfig); local_port is ignored.

@@ -16,9 +16,11 @@ BridgePair::BridgePair(PairOptions options) {
   }
   s.args = options.server_args;
   s.extra_env = options.server_env;
+  s.transports = options.transport;
+  s.bindaddr = options.transport + "-127.0.0.1:0";
   server = start_managed_server(dir, s);
   client = start_managed_client(
-      dir, {.transports = "sctp", .extra_env = options.client_env, .args = options.client_args});
+      dir, {.transports = options.transport, .extra_env = options.client_env, .args = options.client_args});
 }
 
 LinkResult BridgePair::link(LinkSpec spec, std::chrono::milliseconds timeout) const {

@@ -14,7 +14,8 @@
 namespace hoplink::itest {
 
 struct PairOptions {
-  FakeTorConfig tor;  // tor.extended false: plain ORPort (TOR_PT_EXTENDED_SERVER_PORT empty)
+  std::string transport = "sctp";  // sctp or dtls, on both sides
+  FakeTorConfig tor;               // tor.extended false: plain ORPort (TOR_PT_EXTENDED_SERVER_PORT empty)
   std::vector<std::string> client_args;
   std::vector<std::string> server_args;
   Env client_env;
@@ -29,11 +30,19 @@ inline FakeTorConfig ext_tor(DataMode data) {
 }
 
 inline PairOptions pair_options(FakeTorConfig tor, std::vector<std::string> client_args = {},
-                                std::vector<std::string> server_args = {}) {
+                                std::vector<std::string> server_args = {}, std::string transport = "sctp") {
   PairOptions options;
+  options.transport = std::move(transport);
   options.tor = tor;
   options.client_args = std::move(client_args);
   options.server_args = std::move(server_args);
+  return options;
+}
+
+// The usual options for `transport` (sctp or dtls).
+inline PairOptions over(std::string transport) {
+  PairOptions options;
+  options.transport = std::move(transport);
   return options;
 }
 
@@ -50,6 +59,7 @@ class BridgePair {
 
   std::uint16_t socks_port() const { return client.method.address.port; }
   const Endpoint& bridge() const { return server.method.address; }
+  // What the bridge line carries: the SMETHOD ARGS (dtls: fp=).
   const KeyValues& bridge_args() const { return server.method.args; }
   Process& server_process() { return *server.process; }
   Process& client_process() { return *client.process; }

@@ -12,9 +12,9 @@
 namespace hoplink::itest {
 namespace {
 
-// Waits for `done` ("CMETHODS DONE"/"SMETHODS DONE") and the method line for sctp before it.
+// Waits for `done` ("CMETHODS DONE"/"SMETHODS DONE") and the method line for `name` before it.
 Running wait_for_method(std::unique_ptr<Process> process, const std::string& done, bool client,
-                        std::filesystem::path state_dir) {
+                        std::filesystem::path state_dir, const std::string& name) {
   auto fail = [&](const std::string& why) -> Running {
     throw std::runtime_error(why + "\n" + process->describe());
   };
@@ -24,9 +24,14 @@ Running wait_for_method(std::unique_ptr<Process> process, const std::string& don
   }
   for (const auto& line : process->lines()) {
     auto method = client ? parse_cmethod(line) : parse_smethod(line);
-    if (method && method->name == "sctp") return Running{std::move(process), *method, std::move(state_dir)};
+    if (method && method->name == name) return Running{std::move(process), *method, std::move(state_dir)};
   }
-  return fail(std::string("no ") + (client ? "CMETHOD" : "SMETHOD") + " line for sctp");
+  return fail(std::string("no ") + (client ? "CMETHOD" : "SMETHOD") + " line for " + name);
+}
+
+// The method a test waits for: the first of a comma-separated transport list.
+std::string first_transport(const std::string& transports) {
+  return transports.substr(0, transports.find(','));
 }
 
 }  // namespace
@@ -61,7 +66,8 @@ Running start_managed_client(const TempDir& dir, const ManagedClientOptions& opt
   Env env = managed_env(state);
   env["TOR_PT_CLIENT_TRANSPORTS"] = options.transports;
   for (const auto& [k, v] : options.extra_env) env[k] = v;
-  return wait_for_method(spawn_hoplink(dir, name, options.args, env), "CMETHODS DONE", true, state);
+  return wait_for_method(spawn_hoplink(dir, name, options.args, env), "CMETHODS DONE", true, state,
+                         first_transport(options.transports));
 }
 
 Running start_managed_server(const TempDir& dir, const ManagedServerOptions& options,
@@ -75,15 +81,20 @@ Running start_managed_server(const TempDir& dir, const ManagedServerOptions& opt
       options.ext_orport ? "127.0.0.1:" + std::to_string(*options.ext_orport) : "";
   if (!options.cookie_file.empty()) env["TOR_PT_AUTH_COOKIE_FILE"] = options.cookie_file.string();
   for (const auto& [k, v] : options.extra_env) env[k] = v;
-  return wait_for_method(spawn_hoplink(dir, name, options.args, env), "SMETHODS DONE", false, state);
+  return wait_for_method(spawn_hoplink(dir, name, options.args, env), "SMETHODS DONE", false, state,
+                         first_transport(options.transports));
 }
 
 Running start_unmanaged(const TempDir& dir, const std::string& role, std::vector<std::string> args,
                         const std::string& name) {
+  std::string transport = "sctp";
+  for (std::size_t i = 0; i + 1 < args.size(); ++i) {
+    if (args[i] == "--transport") transport = args[i + 1];
+  }
   args.insert(args.begin(), role);
   bool client = role == "client";
   return wait_for_method(spawn_hoplink(dir, name, std::move(args), {}),
-                         client ? "CMETHODS DONE" : "SMETHODS DONE", client, {});
+                         client ? "CMETHODS DONE" : "SMETHODS DONE", client, {}, transport);
 }
 
 std::string stdout_protocol_problems(const Process& process) {

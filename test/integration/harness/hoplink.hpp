@@ -27,6 +27,7 @@ std::unique_ptr<Process> spawn_hoplink(const TempDir& dir, const std::string& na
 // from leaving hoplink running).
 Env managed_env(const std::filesystem::path& state_dir, bool exit_on_stdin_close = true);
 
+// `transports` is what tor would list; the test waits for the method line of the first one.
 struct ManagedClientOptions {
   std::string transports = "sctp";
   Env extra_env;                  // added to / overriding managed_env
@@ -45,7 +46,7 @@ struct ManagedServerOptions {
 
 struct Running {
   std::unique_ptr<Process> process;
-  MethodLine method;  // the CMETHOD / SMETHOD line for sctp
+  MethodLine method;  // the CMETHOD / SMETHOD line of the first transport asked for
   std::filesystem::path state_dir;
 };
 
