@@ -35,7 +35,7 @@ std::uint64_t push_until_blocked(int fd, std::uint64_t seed, std::uint64_t offse
 
 }  // namespace
 
-TEST_CASE("a stalled tor on the bridge side stops the client side; nothing is lost when it resumes",
+TEST_CASE("a stalled tor on the bridge side stops the client side, nothing is lost when it resumes",
           "[transfer][backpressure]") {
   BridgePair pair(pair_options(ext_tor(DataMode::pump_after_release)));
   INFO(pair.describe());

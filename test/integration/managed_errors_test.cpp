@@ -99,7 +99,7 @@ TEST_CASE("missing or malformed required variables: ENV-ERROR with a message, no
   }
 }
 
-TEST_CASE("an unknown client transport gets CMETHOD-ERROR; sctp is still offered and works",
+TEST_CASE("an unknown client transport gets CMETHOD-ERROR, sctp is still offered and works",
           "[managed][errors]") {
   TempDir dir;
   FakeTor tor(FakeTorConfig{}, dir / "cookie");
@@ -124,7 +124,7 @@ TEST_CASE("an unknown client transport gets CMETHOD-ERROR; sctp is still offered
   CHECK(link.ok());
 }
 
-TEST_CASE("an unknown server transport gets SMETHOD-ERROR; sctp is still served and works",
+TEST_CASE("an unknown server transport gets SMETHOD-ERROR, sctp is still served and works",
           "[managed][errors]") {
   TempDir dir;
   FakeTor tor(FakeTorConfig{}, dir / "cookie");

@@ -61,7 +61,7 @@ bool reply_is_not_success(const Bytes& got) {
 
 }  // namespace
 
-TEST_CASE("garbage on the SOCKS port closes that connection only; the process keeps serving",
+TEST_CASE("garbage on the SOCKS port closes that connection only, the process keeps serving",
           "[socks][errors]") {
   BridgePair pair(pair_options(ext_tor(DataMode::echo), {"--log-level", "debug"}));
   INFO(pair.describe());

@@ -12,7 +12,7 @@ TEST_CASE("parse_socks_args splits pairs and keeps their order") {
   CHECK_FALSE(find_arg(*args, "missing"));
 }
 
-TEST_CASE("parse_socks_args unescapes ; = and backslash") {
+TEST_CASE("parse_socks_args unescapes semicolon, equals and backslash") {
   const auto args = parse_socks_args(R"(k\;1=v\=2\\;x=\;)");
   REQUIRE(args);
   REQUIRE(*args == Args{{"k;1", "v=2\\"}, {"x", ";"}});
@@ -42,12 +42,12 @@ TEST_CASE("parse_socks_args rejects malformed lists") {
   CHECK_FALSE(parse_socks_args("a\\=1"));  // the only '=' is escaped
 }
 
-TEST_CASE("format_socks_args escapes exactly ; = and backslash") {
+TEST_CASE("format_socks_args escapes exactly semicolon, equals and backslash") {
   CHECK(format_socks_args({{"a;b", "c=d\\"}, {"e", "f,g h"}}) == R"(a\;b=c\=d\\;e=f,g h)");
   CHECK(format_socks_args({}).empty());
 }
 
-TEST_CASE("SMETHOD args escape , = and backslash, not ;") {
+TEST_CASE("SMETHOD args escape comma, equals and backslash, not semicolon") {
   CHECK(format_smethod_args({{"cert", "a,b=c\\d;e"}, {"k", "v"}}) == R"(cert=a\,b\=c\\d;e,k=v)");
   const auto parsed = parse_smethod_args(R"(cert=a\,b\=c\\d;e,k=v)");
   REQUIRE(parsed);
@@ -82,7 +82,7 @@ TEST_CASE("parse_server_transport_options groups options by transport") {
   CHECK(options->at("sctp") == Args{{"crc", "on"}});
 }
 
-TEST_CASE("parse_server_transport_options unescapes : ; = and backslash") {
+TEST_CASE("parse_server_transport_options unescapes colon, semicolon, equals and backslash") {
   const auto options = parse_server_transport_options(R"(t:k\:1=v\;2\\\=x;t:url=a:b)");
   REQUIRE(options);
   CHECK(options->at("t") == Args{{"k:1", "v;2\\=x"}, {"url", "a:b"}});

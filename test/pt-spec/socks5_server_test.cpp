@@ -49,7 +49,7 @@ TEST_CASE("no-auth CONNECT to IPv4 in one piece") {
   CHECK(server.status() == Status::request_ready);
 }
 
-TEST_CASE("username/password is preferred and carries args; byte-at-a-time") {
+TEST_CASE("username/password is preferred and carries args, byte-at-a-time") {
   Socks5Server server;
   const auto input =
       concat({kGreetingWithAuth, auth("cert=abc;iat=0", std::string_view("\0", 1)), kConnectV4});
@@ -88,7 +88,7 @@ TEST_CASE("args split over UNAME 255 + PASSWD 255") {
   CHECK(server.request().args[0].second == std::string(508, 'x'));
 }
 
-TEST_CASE("a lone NUL password means empty; a NUL in a longer password is malformed") {
+TEST_CASE("a lone NUL password means empty, a NUL in a longer password is malformed") {
   {
     Socks5Server server;
     std::vector<std::byte> out;
