@@ -105,6 +105,10 @@ void write_udp_headers(std::span<std::byte> frame, const UdpFrameFields& fields,
   store16(udp, 6, checksum);
 }
 
+bool is_martian_source(const Ipv4Address& ip, const Ipv4Address& ours) {
+  return ip[0] == 0 || ip[0] == 127 || ip[0] >= 224 || ip == ours;
+}
+
 void set_destination_mac(std::span<std::byte> frame, const MacAddress& mac) {
   store_array(frame, 0, mac);
 }
@@ -123,6 +127,8 @@ std::string_view to_string(DropReason reason) {
       return "bad ipv4 header";
     case DropReason::bad_ip_checksum:
       return "bad ipv4 checksum";
+    case DropReason::bad_address:
+      return "bad source address";
     case DropReason::fragment:
       return "ipv4 fragment";
     case DropReason::protocol:
@@ -149,7 +155,8 @@ std::string_view to_string(DropReason reason) {
 // |                    Destination Address                        |
 // +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
 // followed by the UDP header: source port, destination port, length, checksum (16 bits each).
-ParsedFrame parse_frame(std::span<const std::byte> frame, const LocalIdentity& local) {
+ParsedFrame parse_frame(std::span<const std::byte> frame, const LocalIdentity& local,
+                        VerifiedChecksums verified) {
   if (frame.size() < kEthernetHeader) return dropped(DropReason::bad_ethernet);
   const auto destination_mac = load_array<6>(frame, 0);
   const std::uint16_t ethertype = load16(frame, 12);
@@ -159,6 +166,7 @@ ParsedFrame parse_frame(std::span<const std::byte> frame, const LocalIdentity& l
 
   ParsedFrame parsed;
   parsed.source_mac = load_array<6>(frame, 6);
+  if (is_group_mac(parsed.source_mac)) return dropped(DropReason::bad_address);
   if (ethertype == kEtherTypeArp) {
     parsed.kind = FrameKind::arp;
     parsed.payload_offset = kEthernetHeader;
@@ -176,13 +184,14 @@ ParsedFrame parse_frame(std::span<const std::byte> frame, const LocalIdentity& l
       total_length < header_length || total_length > ip.size()) {
     return dropped(DropReason::bad_ip_header);
   }
-  if (checksum_finish(checksum_add(ip.first(header_length))) != 0)
+  if (!verified.ip && checksum_finish(checksum_add(ip.first(header_length))) != 0)
     return dropped(DropReason::bad_ip_checksum);
   const std::uint16_t flags_offset = load16(ip, 6);
   if ((flags_offset & (kFlagMoreFragments | kFragmentOffsetMask)) != 0) return dropped(DropReason::fragment);
   if (load_array<4>(ip, 16) != local.ip) return dropped(DropReason::not_for_us);
   // A broadcast MAC carrying a unicast IP packet to us is odd but harmless; the IP check above decides.
   parsed.source_ip = load_array<4>(ip, 12);
+  if (is_martian_source(parsed.source_ip, local.ip)) return dropped(DropReason::bad_address);
   parsed.frame_length = kEthernetHeader + total_length;
   const std::uint8_t protocol = std::to_integer<std::uint8_t>(ip[9]);
   const auto segment = ip.subspan(header_length, total_length - header_length);
@@ -199,16 +208,17 @@ ParsedFrame parse_frame(std::span<const std::byte> frame, const LocalIdentity& l
   if (segment.size() < kUdpHeader) return dropped(DropReason::bad_udp_header);
   const std::size_t udp_length = load16(segment, 4);
   if (udp_length < kUdpHeader || udp_length > segment.size()) return dropped(DropReason::bad_udp_header);
-  if (load16(segment, 6) != 0) {
+  if (!verified.udp && load16(segment, 6) != 0) {
     const std::uint32_t pseudo =
         udp_pseudo_header_sum(parsed.source_ip, local.ip, static_cast<std::uint16_t>(udp_length));
     if (checksum_finish(checksum_add(segment.first(udp_length), pseudo)) != 0) {
       return dropped(DropReason::bad_udp_checksum);
     }
   }
-  if (load16(segment, 2) != local.port) return dropped(DropReason::not_for_us);
-  parsed.kind = FrameKind::udp;
   parsed.source_port = load16(segment, 0);
+  if (parsed.source_port == 0) return dropped(DropReason::bad_udp_header);  // nowhere to answer
+  parsed.kind = FrameKind::udp;
+  parsed.destination_port = load16(segment, 2);
   parsed.payload_offset = kEthernetHeader + header_length + kUdpHeader;
   parsed.payload_length = udp_length - kUdpHeader;
   return parsed;

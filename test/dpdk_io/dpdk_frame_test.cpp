@@ -9,7 +9,7 @@
 namespace hoplink::dio::detail {
 namespace {
 
-const LocalIdentity kLocal{{0x02, 0, 0, 0, 0, 0x02}, {10, 0, 0, 2}, 2000};
+const LocalIdentity kLocal{{0x02, 0, 0, 0, 0, 0x02}, {10, 0, 0, 2}};
 const MacAddress kPeerMac{0x02, 0, 0, 0, 0, 0x01};
 
 std::vector<std::byte> bytes_of(std::initializer_list<int> values) {
@@ -176,11 +176,44 @@ TEST_CASE("parse_frame drops every malformed or foreign frame with its reason", 
     frame.back() ^= std::byte{0x01};
     CHECK(reason_of(frame) == DropReason::bad_udp_checksum);
   }
-  SECTION("another UDP port") {
+  SECTION("UDP source port 0: nowhere to answer") {
+    store16(frame, udp, 0);
+    store16(frame, udp + 6, 0);
+    CHECK(reason_of(frame) == DropReason::bad_udp_header);
+  }
+  SECTION("the destination port is reported, not checked: the interface picks the endpoint") {
     auto other = udp_frame("payload!");
     store16(other, udp + 2, 2001);
     store16(other, udp + 6, 0);
-    CHECK(reason_of(other) == DropReason::not_for_us);
+    const auto parsed = parse_frame(other, kLocal);
+    CHECK(parsed.kind == FrameKind::udp);
+    CHECK(parsed.destination_port == 2001);
+  }
+  SECTION("sources no host may use") {
+    auto from = [&](Ipv4Address source) {
+      auto bad = frame;
+      std::memcpy(bad.data() + kEthernetHeader + 12, source.data(), 4);
+      store16(bad, udp + 6, 0);
+      fix_ip_checksum(bad);
+      return reason_of(bad);
+    };
+    CHECK(from({0, 0, 0, 0}) == DropReason::bad_address);
+    CHECK(from({127, 0, 0, 1}) == DropReason::bad_address);
+    CHECK(from({224, 0, 0, 1}) == DropReason::bad_address);
+    CHECK(from({255, 255, 255, 255}) == DropReason::bad_address);
+    CHECK(from(kLocal.ip) == DropReason::bad_address);
+    CHECK(from({192, 0, 2, 1}) == DropReason::none);
+    auto multicast_mac = frame;
+    multicast_mac[6] = std::byte{0x01};
+    CHECK(reason_of(multicast_mac) == DropReason::bad_address);
+  }
+  SECTION("checksums the driver verified are not checked again") {
+    auto bad_ip = frame;
+    bad_ip[kEthernetHeader + 8] = std::byte{1};  // TTL: the header checksum no longer matches
+    CHECK(parse_frame(bad_ip, kLocal, {true, false}).kind == FrameKind::udp);
+    frame.back() ^= std::byte{0x01};
+    CHECK(parse_frame(frame, kLocal, {false, true}).kind == FrameKind::udp);
+    CHECK(parse_frame(frame, kLocal, {true, false}).reason == DropReason::bad_udp_checksum);
   }
 }
 
@@ -213,9 +246,9 @@ TEST_CASE("ICMP echo: a request is recognised and turned into its reply", "[dpdk
 
   SECTION("a corrupt request and other ICMP types are dropped") {
     auto bad = frame;  // an echo reply now: not answered
-    CHECK(parse_frame(bad, LocalIdentity{kPeerMac, {10, 0, 0, 1}, 1}).reason == DropReason::protocol);
+    CHECK(parse_frame(bad, LocalIdentity{kPeerMac, {10, 0, 0, 1}}).reason == DropReason::protocol);
     bad.back() ^= std::byte{1};
-    CHECK(parse_frame(bad, LocalIdentity{kPeerMac, {10, 0, 0, 1}, 1}).reason == DropReason::bad_icmp);
+    CHECK(parse_frame(bad, LocalIdentity{kPeerMac, {10, 0, 0, 1}}).reason == DropReason::bad_icmp);
   }
 }
 
