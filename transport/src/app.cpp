@@ -12,6 +12,7 @@ namespace hoplink::transport {
 App::App(const Options& options, pt::Messages& messages)
     : options_(options),
       log_(messages, options.log_level),
+      datagrams_(options, log_),
       host_(io_, options.stack),
       registry_(options.link.max_links),
       signals_(io_, SIGINT, SIGTERM),
@@ -29,7 +30,7 @@ App::~App() {
 
 SctpTransport& App::transport(const std::string& name) {
   auto& slot = transports_[name];
-  if (!slot) slot = std::make_unique<SctpTransport>(io_, host_, log_, options_);
+  if (!slot) slot = std::make_unique<SctpTransport>(io_, host_, datagrams_, log_, options_);
   return *slot;
 }
 
@@ -170,6 +171,7 @@ void App::report_status() {
                            {"SCTP_PACKETS_OUT", std::to_string(stack.packets_out)},
                            {"SCTP_BAD_CHECKSUM", std::to_string(stack.dropped_bad_checksum)}};
     for (auto& field : transport->status_fields()) fields.push_back(std::move(field));
+    for (auto& field : datagrams_.status_fields()) fields.push_back(std::move(field));
     log_.messages().status(name, fields);
   }
 }

@@ -4,6 +4,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "dpdk_options.hpp"
+
 namespace hoplink::transport {
 
 namespace po = boost::program_options;
@@ -42,6 +44,7 @@ struct RawValues {
   long long heartbeat_ms = 0, dead_peer_ms = 0, connect_timeout_ms = 0, handshake_timeout_ms = 0;
   long long rto_min_ms = 0, rto_max_ms = 0, rto_initial_ms = 0, delayed_sack_ms = 0, status_s = 0;
   unsigned sack_frequency = 0, initial_cwnd = 0, max_burst = 0;
+  DpdkOptionValues dpdk;
 };
 
 // The per-link options, shared by the command line and TOR_PT_SERVER_TRANSPORT_OPTIONS.
@@ -99,6 +102,7 @@ struct Descriptions {
   po::options_description unmanaged{"Unmanaged modes (client, server)"};
   po::options_description link{"Links (also TOR_PT_SERVER_TRANSPORT_OPTIONS keys, e.g. sctp:mtu=1280)"};
   po::options_description sctp{"SCTP stack (process-wide)"};
+  po::options_description dpdk{"DPDK datagram backend (--io dpdk)"};
   po::options_description all;
 };
 
@@ -110,7 +114,7 @@ void describe(Descriptions& d, RawValues& raw, Options& options) {
       ("version", po::bool_switch(&options.version), "print the version and exit")                      //
       ("config", po::value(&raw.config), "read more options from this file (one name=value per line)")  //
       ("io", po::value(&options.io)->default_value(options.io),
-       "datagram I/O backend: udp (kernel socket)")  //
+       "datagram I/O backend: udp (kernel socket) or dpdk (Ethernet frames through a DPDK port)")  //
       ("udp-socket-buffer", po::value(&options.udp_socket_buffer)->default_value(options.udp_socket_buffer),
        "SO_SNDBUF/SO_RCVBUF of the UDP socket, bytes")  //
       ("log-level", po::value(&raw.log_level)->default_value(raw.log_level),
@@ -143,15 +147,16 @@ void describe(Descriptions& d, RawValues& raw, Options& options) {
       ("initial-cwnd", po::value(&raw.initial_cwnd)->default_value(s.initial_cwnd_mtus),
        "initial congestion window, packets")  //
       ("max-burst", po::value(&raw.max_burst)->default_value(s.max_burst), "packets per burst, 0: no limit");
-  d.all.add(d.general).add(d.unmanaged).add(d.link).add(d.sctp);
+  raw.dpdk.describe(d.dpdk);
+  d.all.add(d.general).add(d.unmanaged).add(d.link).add(d.sctp).add(d.dpdk);
 }
 
 void convert(const RawValues& raw, Options& options) {
   options.log_level = to_severity(raw.log_level);
   check_range(raw.status_s, 0, 86400, "status-interval");
   options.status_interval = std::chrono::seconds(raw.status_s);
-  if (options.io != "udp") {
-    throw OptionsError("--io: unknown backend '" + options.io + "' (available: udp)");
+  if (options.io != "udp" && options.io != "dpdk") {
+    throw OptionsError("--io: unknown backend '" + options.io + "' (available: udp, dpdk)");
   }
   check_range(static_cast<long long>(options.udp_socket_buffer), 64 * 1024, 1LL << 30, "udp-socket-buffer");
   auto cc = sctp::parse_congestion_control(raw.cc);
@@ -172,6 +177,14 @@ void convert(const RawValues& raw, Options& options) {
   options.stack.initial_cwnd_mtus = raw.initial_cwnd;
   options.stack.max_burst = raw.max_burst;
   convert_link_values(raw, options.link);
+  if (options.io == "dpdk") {
+    options.dpdk = raw.dpdk.convert();
+    if (options.link.association.mtu + 28 > options.dpdk.mtu) {
+      throw OptionsError("--mtu " + std::to_string(options.link.association.mtu) +
+                         " does not fit --dpdk-mtu " + std::to_string(options.dpdk.mtu) +
+                         " with 28 bytes of IP and UDP headers");
+    }
+  }
 
   if (!raw.listen.empty()) options.listen = to_address(raw.listen, "listen");
   if (!raw.remote.empty()) options.remote = to_address(raw.remote, "remote");

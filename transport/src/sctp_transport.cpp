@@ -1,6 +1,5 @@
 #include "sctp_transport.hpp"
 
-#include "dpdk_io/udp_socket.hpp"
 #include "sctp/crc32c.hpp"
 
 namespace hoplink::transport {
@@ -46,8 +45,9 @@ void SctpTransport::RemotePeer::send_packet(std::span<const std::byte> packet) {
   endpoint.port->send(address, packet);
 }
 
-SctpTransport::SctpTransport(asio::io_context& io, SctpHost& host, Logger& log, const Options& options)
-    : io_(io), host_(host), log_(log), options_(options), reaper_(io) {}
+SctpTransport::SctpTransport(asio::io_context& io, SctpHost& host, DatagramIoFactory& datagrams, Logger& log,
+                             const Options& options)
+    : io_(io), host_(host), datagrams_(datagrams), log_(log), options_(options), reaper_(io) {}
 
 SctpTransport::~SctpTransport() {
   *alive_ = false;
@@ -61,10 +61,7 @@ SctpTransport::~SctpTransport() {
 std::unique_ptr<SctpTransport::Endpoint> SctpTransport::open_endpoint(const PeerAddress& bind,
                                                                       bool accepts_new_peers,
                                                                       std::string& error) {
-  dio::UdpSocketConfig config;
-  config.bind = bind;
-  config.socket_buffer_bytes = options_.udp_socket_buffer;
-  auto socket = dio::open_udp_socket(config);
+  auto socket = datagrams_.open(bind);
   if (!socket.ok()) {
     error = socket.error();
     return nullptr;

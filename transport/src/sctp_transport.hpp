@@ -13,6 +13,7 @@
 
 #include "asio.hpp"
 #include "common/result.hpp"
+#include "datagram_io_factory.hpp"
 #include "datagram_port.hpp"
 #include "logger.hpp"
 #include "options.hpp"
@@ -34,7 +35,8 @@ class SctpTransport {
  public:
   using AcceptHandler = std::function<void(std::unique_ptr<sctp::Association>, const PeerAddress& from)>;
 
-  SctpTransport(asio::io_context& io, SctpHost& host, Logger& log, const Options& options);
+  SctpTransport(asio::io_context& io, SctpHost& host, DatagramIoFactory& datagrams, Logger& log,
+                const Options& options);
   ~SctpTransport();
   SctpTransport(const SctpTransport&) = delete;
   SctpTransport& operator=(const SctpTransport&) = delete;
@@ -69,6 +71,7 @@ class SctpTransport {
 
   asio::io_context& io_;
   SctpHost& host_;
+  DatagramIoFactory& datagrams_;
   Logger& log_;
   const Options& options_;
   std::string name_ = "sctp";
