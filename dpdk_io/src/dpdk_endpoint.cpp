@@ -195,8 +195,8 @@ Result<std::unique_ptr<DatagramIo>, std::string> DpdkInterface::open_endpoint(st
   return std::unique_ptr<DatagramIo>(std::move(endpoint));
 }
 
-const DpdkCounters& DpdkInterface::counters() const {
-  return core_->counters;
+DpdkCounters DpdkInterface::counters() const {
+  return core_->snapshot();
 }
 
 DpdkInterfaceInfo DpdkInterface::info() const {
@@ -211,7 +211,7 @@ Result<std::unique_ptr<DatagramIo>, std::string> open_dpdk_port(const DpdkConfig
 }
 
 std::optional<DpdkCounters> dpdk_counters(const DatagramIo& io) {
-  if (const auto* endpoint = dynamic_cast<const DpdkEndpoint*>(&io)) return endpoint->core().counters;
+  if (const auto* endpoint = dynamic_cast<const DpdkEndpoint*>(&io)) return endpoint->core().snapshot();
   return std::nullopt;
 }
 

@@ -414,6 +414,18 @@ std::size_t DpdkInterface::Core::poll(const detail::Inbox* caller) {
   return received;
 }
 
+DpdkCounters DpdkInterface::Core::snapshot() const {
+  DpdkCounters out = counters;
+  rte_eth_stats stats{};
+  if (started_ && rte_eth_stats_get(port_id, &stats) == 0) {
+    out.port_rx_missed = stats.imissed;
+    out.port_rx_errors = stats.ierrors;
+    out.port_rx_no_mbuf = stats.rx_nombuf;
+    out.port_tx_errors = stats.oerrors;
+  }
+  return out;
+}
+
 void DpdkInterface::Core::service() {
   poll_arp(ArpClock::now());
   send_control();

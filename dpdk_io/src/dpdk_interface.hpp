@@ -84,6 +84,8 @@ struct DpdkInterface::Core {
   // than `caller`, is woken), ARP and ICMP echo are answered, the rest is dropped and counted. Runs the ARP
   // timers and sends the interface's own frames. Returns the frames taken from the port.
   std::size_t poll(const detail::Inbox* caller);
+  // `counters` with the driver's statistics filled in.
+  DpdkCounters snapshot() const;
   // ARP timers and the interface's own frames, without receiving.
   void service();
 

@@ -18,7 +18,7 @@ Result<std::unique_ptr<DatagramIo>, std::string> DpdkInterface::open_endpoint(st
   return fail(std::string("hoplink was built without DPDK"));
 }
 
-const DpdkCounters& DpdkInterface::counters() const {
+DpdkCounters DpdkInterface::counters() const {
   return core_->counters;
 }
 

@@ -60,7 +60,7 @@ Result<std::unique_ptr<dio::DatagramIo>, std::string> DatagramIoFactory::open_dp
 std::vector<std::pair<std::string, std::string>> DatagramIoFactory::status_fields() const {
   std::vector<std::pair<std::string, std::string>> fields;
   if (!dpdk_) return fields;
-  const dio::DpdkCounters& c = dpdk_->counters();
+  const dio::DpdkCounters c = dpdk_->counters();
   auto add = [&fields](const char* key, std::uint64_t value) {
     fields.emplace_back(key, std::to_string(value));
   };
@@ -92,6 +92,10 @@ std::vector<std::pair<std::string, std::string>> DatagramIoFactory::status_field
   add("DPDK_ICMP_ECHO_ANSWERED", c.icmp_echo_answered);
   add("DPDK_TX_NO_MBUF", c.tx_no_mbuf);
   add("DPDK_TX_CONTROL_DROPPED", c.tx_control_dropped);
+  add("DPDK_PORT_RX_MISSED", c.port_rx_missed);
+  add("DPDK_PORT_RX_ERRORS", c.port_rx_errors);
+  add("DPDK_PORT_RX_NO_MBUF", c.port_rx_no_mbuf);
+  add("DPDK_PORT_TX_ERRORS", c.port_tx_errors);
   return fields;
 }
 

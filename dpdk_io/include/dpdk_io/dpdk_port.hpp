@@ -92,6 +92,12 @@ struct DpdkCounters {
   std::uint64_t icmp_echo_answered = 0;
   std::uint64_t tx_no_mbuf = 0;          // the pool was empty: datagram or reply dropped
   std::uint64_t tx_control_dropped = 0;  // ARP/ICMP/released frames dropped: control queue full
+  // The driver's own statistics (rte_eth_stats): frames lost before we could take them (a full rx ring, an
+  // af_packet ring the kernel found full), refused as bad, or without an mbuf; frames it failed to send.
+  std::uint64_t port_rx_missed = 0;
+  std::uint64_t port_rx_errors = 0;
+  std::uint64_t port_rx_no_mbuf = 0;
+  std::uint64_t port_tx_errors = 0;
 };
 
 // What open() found out about the port.
@@ -124,7 +130,8 @@ class DpdkInterface {
   // unroutable destinations at once rather than at flush().
   Result<std::unique_ptr<DatagramIo>, std::string> open_endpoint(std::uint16_t udp_port);
 
-  const DpdkCounters& counters() const;
+  // Our counters and the driver's statistics, as of now.
+  DpdkCounters counters() const;
   DpdkInterfaceInfo info() const;
 
   struct Core;
