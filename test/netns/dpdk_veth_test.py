@@ -51,7 +51,7 @@ def pump_pair(server_ns, client_ns, connect_to_proc, nbytes, timeout, workdir, t
     `connect_to_proc(listen_address)` gives the address to connect to, a client in `client_ns`."""
     python = sys.executable
     server = Proc(f"{tag}-pump-server", [python, HERE / "byte_pump.py", "server", "--listen", "127.0.0.1:0",
-                                         "--bytes", nbytes, "--timeout", timeout], ns=server_ns, workdir=workdir)
+                                         "--timeout", timeout], ns=server_ns, workdir=workdir)
     listen = server.expect("LISTEN ", 10).split()[1]
     target = connect_to_proc(listen)
     client = Proc(f"{tag}-pump-client", [python, HERE / "byte_pump.py", "client", "--connect", target, "--bytes",
