@@ -1,6 +1,7 @@
 // Header builders and validators of the DPDK backend, without an EAL.
 #include <catch2/catch.hpp>
 #include <cstring>
+#include <random>
 #include <vector>
 
 #include "dpdk_arp.hpp"
@@ -54,6 +55,31 @@ TEST_CASE("checksum: the RFC 1071 example and a known IPv4 header", "[dpdk_io][d
   CHECK(checksum_finish(checksum_add(header)) == 0xb861);
   // Odd length: the last byte is padded with zero.
   CHECK(checksum_finish(checksum_add(bytes_of({0x01}))) == 0xfeff);
+}
+
+TEST_CASE("checksum: the word-at-a-time sum equals RFC 1071's definition on any bytes",
+          "[dpdk_io][dpdk][frame]") {
+  // The definition: 16-bit big-endian words, an odd last byte padded with zero, carries folded back.
+  auto definition = [](std::span<const std::byte> bytes, std::uint32_t sum) {
+    for (std::size_t i = 0; i < bytes.size(); i += 2) {
+      const auto high = std::to_integer<std::uint32_t>(bytes[i]);
+      const auto low = i + 1 < bytes.size() ? std::to_integer<std::uint32_t>(bytes[i + 1]) : 0u;
+      sum += high << 8 | low;
+      sum = (sum & 0xffff) + (sum >> 16);
+    }
+    return checksum_finish(sum);
+  };
+  std::mt19937 random(7);
+  std::vector<std::byte> bytes(1600);
+  for (int round = 0; round < 3000; ++round) {
+    for (auto& byte : bytes) byte = static_cast<std::byte>(random());
+    const std::size_t offset = random() % 9;  // any alignment
+    const std::size_t length = random() % (bytes.size() - offset);
+    const std::uint32_t seed = random() % 0x40000;  // e.g. a pseudo-header sum
+    const auto span = std::span<const std::byte>(bytes).subspan(offset, length);
+    INFO("round " << round << " offset " << offset << " length " << length);
+    REQUIRE(checksum_finish(checksum_add(span, seed)) == definition(span, seed));
+  }
 }
 
 TEST_CASE("write_udp_headers produces the expected bytes", "[dpdk_io][dpdk][frame]") {
