@@ -496,13 +496,14 @@ void DpdkInterface::Core::begin_wait() {
 void DpdkInterface::Core::end_wait() {
   if (interrupt_fd_ < 0 || waiters_ == 0) return;
   if (--waiters_ == 0) rte_eth_dev_rx_intr_disable(port_id, 0);
+  pollfd ready{interrupt_fd_, POLLIN, 0};
+  if (::poll(&ready, 1, 0) != 1) return;
+  ++counters.rx_interrupt_wakeups;
   // A NIC's interrupt (vfio-pci MSI-X) is an eventfd counter that stays readable until read; tap's is the
   // tap descriptor itself, readable while frames wait, which the next rx burst drains: never read that one.
   if (interrupt_is_eventfd_) {
-    pollfd ready{interrupt_fd_, POLLIN, 0};
     std::uint64_t count = 0;
-    if (::poll(&ready, 1, 0) == 1) [[maybe_unused]]
-      const auto read = ::read(interrupt_fd_, &count, sizeof count);
+    [[maybe_unused]] const auto read = ::read(interrupt_fd_, &count, sizeof count);
   }
 }
 

@@ -14,6 +14,8 @@ another, joined by a veth pair.
    kernel keeps them for reassembly before DPDK sees anything (netns.VDEVS), so 0 is expected there.
 2. Roles swapped: a DPDK client resolves the kernel server by ARP itself and moves --client-mib each way.
 3. Phase 1 again on net_af_xdp, where frames reach DPDK before the kernel: fragments counted too.
+4. net_tap with rx interrupts (tap offers them, and checksum offload): two transfers with an idle pause
+   between them, the second waking the port from its interrupt wait (DPDK_RX_INTERRUPT_WAKEUPS).
 
 Prints `RESULT ok` last and exits 0 on success; exits 77 (skipped) only when not root or without `ip netns`.
 Every process and namespace it creates is removed at exit; every wait is bounded.
@@ -164,12 +166,56 @@ def phase_dpdk_client(a, pair, workdir):
           "no frame of the kernel peer failed a checksum")
 
 
+def phase_tap(a, tag, workdir):
+    """net_tap with rx interrupts: the kernel of the same namespace is the peer, through the tap interface
+    DPDK creates. Idle between two transfers, the port sleeps on its rx interrupt (1 s timer fallback) and
+    the second transfer wakes it."""
+    log(f"DPDK server (net_tap, rx interrupts) <- kernel UDP client through the tap, {a.xdp_mib} MiB each way, "
+        "twice with an idle pause")
+    ns, iface, dpdk_ip, kernel_ip = f"{tag}-t", f"{tag}t", "192.0.2.10", "192.0.2.1"
+    netns.add_namespace(ns)
+    nbytes = a.xdp_mib * MIB
+    python = sys.executable
+    pump = Proc("tap-pump-server", [python, HERE / "byte_pump.py", "server", "--listen", "127.0.0.1:0",
+                                    "--connections", "2", "--timeout", a.transfer_timeout], ns=ns, workdir=workdir)
+    orport = pump.expect("LISTEN ", 10).split()[1]
+    server = Proc("tap-dpdk-server", [a.hoplink, "server", "--listen", f"0.0.0.0:{PORT}", "--orport", orport,
+                                      "--status-interval", "1",
+                                      *netns.dpdk_args(iface, f"{tag}t", f"{dpdk_ip}/24", "tap",
+                                                       ["--dpdk-rx-interrupts", "--dpdk-idle-sleep", "1000000"])],
+                  ns=ns, workdir=workdir)
+    line = server.expect("LOG ", 30)
+    check("tx offloaded" in line and "idle: rx interrupts" in line,
+          f"tap offers tx checksum offload and rx interrupts ({line})")
+    server.expect("SMETHODS DONE", 10)
+    netns.run(["ip", "-n", ns, "addr", "add", f"{kernel_ip}/24", "dev", iface])
+    netns.run(["ip", "-n", ns, "link", "set", iface, "up"])
+    client = Proc("tap-udp-client", [a.hoplink, "client", "--listen", "127.0.0.1:0", "--remote",
+                                     f"{dpdk_ip}:{PORT}"], ns=ns, workdir=workdir)
+    listen = client.expect("CMETHOD ", 10).split()[3]
+    results = []
+    for round in (1, 2):
+        load = Proc(f"tap-pump-client{round}", [python, HERE / "byte_pump.py", "client", "--connect", listen,
+                                                "--bytes", nbytes, "--timeout", a.transfer_timeout],
+                    ns=ns, workdir=workdir)
+        results.append(netns.parse_status(load.expect("RESULT ", a.transfer_timeout + 10)))
+        load.stop()
+        if round == 1:
+            before = server.next_status(5).get("DPDK_RX_INTERRUPT_WAKEUPS", 0)
+            time.sleep(1.5)  # idle: the port sleeps on its interrupt
+    pump.stop()
+    status = finish(results, a.xdp_mib, client, server)
+    check(status.get("DPDK_RX_INTERRUPT_WAKEUPS", 0) > before,
+          f"idle waits ended by the rx interrupt: {before} before the pause, "
+          f"{status.get('DPDK_RX_INTERRUPT_WAKEUPS')} at the end")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--hoplink", required=True)
     ap.add_argument("--mib", type=int, default=100, help="MiB each way in phase 1 (af_packet)")
     ap.add_argument("--client-mib", type=int, default=20, help="MiB each way in phase 2")
-    ap.add_argument("--xdp-mib", type=int, default=20, help="MiB each way in phase 3 (af_xdp)")
+    ap.add_argument("--xdp-mib", type=int, default=20, help="MiB each way in phases 3 (af_xdp) and 4 (tap)")
     ap.add_argument("--copies", type=int, default=5, help="copies of each malformed frame")
     ap.add_argument("--transfer-timeout", type=int, default=90)
     a = ap.parse_args()
@@ -186,6 +232,7 @@ def main():
         phase_dpdk_server(a, pair, workdir, "af_packet", a.mib)
         phase_dpdk_client(a, pair, workdir)
         phase_dpdk_server(a, pair, workdir, "af_xdp", a.xdp_mib)
+        phase_tap(a, pair.tag, workdir)
     except (Failure, RuntimeError, subprocess.TimeoutExpired) as e:
         print(f"RESULT fail {e}", flush=True)
         for path in sorted(workdir.glob("*.stderr")):

@@ -56,6 +56,13 @@ def run(argv, check=True, timeout=30):
     return out
 
 
+def add_namespace(ns):
+    """A new network namespace with its loopback up, removed at exit."""
+    run(["ip", "netns", "add", ns])
+    _NAMESPACES.append(ns)
+    run(["ip", "-n", ns, "link", "set", "lo", "up"])
+
+
 class VethPair:
     """Namespaces <tag>-a and <tag>-b joined by veth <tag>a / <tag>b (names fit IFNAMSIZ). Side a has no IP:
     it is the DPDK side (af_packet), whose address the kernel must not own. Side b gets `ip_b`/24 and its
@@ -71,9 +78,7 @@ class VethPair:
         self.if_b = f"{tag}b"[:15]
         self.ip_b = ip_b
         for ns in (self.ns_a, self.ns_b):
-            run(["ip", "netns", "add", ns])
-            _NAMESPACES.append(ns)
-            run(["ip", "-n", ns, "link", "set", "lo", "up"])
+            add_namespace(ns)
         run(["ip", "link", "add", self.if_a, "netns", self.ns_a, "type", "veth", "peer", "name", self.if_b,
              "netns", self.ns_b])
         run(["ip", "-n", self.ns_a, "link", "set", self.if_a, "up"])
@@ -239,6 +244,9 @@ VDEVS = {
     "af_packet": ("net_af_packet0", "net_af_packet0,iface={iface}"),
     # XDP sockets: frames reach DPDK before the kernel's IP stack, fragments included.
     "af_xdp": ("net_af_xdp0", "net_af_xdp0,iface={iface},start_queue=0,queue_count=1"),
+    # DPDK creates the tap interface `iface`; the kernel of the namespace is the other end of the link. Tap
+    # has tx checksum offload and rx interrupts.
+    "tap": ("net_tap0", "net_tap0,iface={iface}"),
 }
 
 

@@ -92,6 +92,7 @@ std::vector<std::pair<std::string, std::string>> DatagramIoFactory::status_field
   add("DPDK_ICMP_ECHO_ANSWERED", c.icmp_echo_answered);
   add("DPDK_TX_NO_MBUF", c.tx_no_mbuf);
   add("DPDK_TX_CONTROL_DROPPED", c.tx_control_dropped);
+  add("DPDK_RX_INTERRUPT_WAKEUPS", c.rx_interrupt_wakeups);
   add("DPDK_PORT_RX_MISSED", c.port_rx_missed);
   add("DPDK_PORT_RX_ERRORS", c.port_rx_errors);
   add("DPDK_PORT_RX_NO_MBUF", c.port_rx_no_mbuf);

@@ -92,6 +92,7 @@ struct DpdkCounters {
   std::uint64_t icmp_echo_answered = 0;
   std::uint64_t tx_no_mbuf = 0;          // the pool was empty: datagram or reply dropped
   std::uint64_t tx_control_dropped = 0;  // ARP/ICMP/released frames dropped: control queue full
+  std::uint64_t rx_interrupt_wakeups = 0;  // idle waits that ended with the rx interrupt raised
   // The driver's own statistics (rte_eth_stats): frames lost before we could take them (a full rx ring, an
   // af_packet ring the kernel found full), refused as bad, or without an mbuf; frames it failed to send.
   std::uint64_t port_rx_missed = 0;
