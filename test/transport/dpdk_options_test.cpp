@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -130,4 +131,17 @@ TEST_CASE("dpdk options: the help text names every one") {
     CHECK(text.find(name) != std::string::npos);
   }
   CHECK(text.find("dpdk (Ethernet frames") != std::string::npos);
+}
+
+TEST_CASE("dpdk options: every configuration in examples/dpdk parses") {
+  int files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(HOPLINK_SOURCE_DIR "/examples/dpdk")) {
+    if (entry.path().extension() != ".conf") continue;
+    INFO(entry.path().string());
+    const auto options = parse({"--config", entry.path().string()});
+    CHECK(options.io == "dpdk");
+    CHECK_FALSE(options.dpdk.eal_args.empty());
+    ++files;
+  }
+  CHECK(files >= 4);
 }
