@@ -22,7 +22,7 @@ struct Copied {
 
 inline std::vector<std::byte> to_bytes(std::string_view text) {
   std::vector<std::byte> bytes(text.size());
-  std::memcpy(bytes.data(), text.data(), text.size());
+  if (!text.empty()) std::memcpy(bytes.data(), text.data(), text.size());  // data() of an empty vector: null
   return bytes;
 }
 
