@@ -23,6 +23,7 @@ Every process and namespace it creates is removed at exit; every wait is bounded
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -239,7 +240,9 @@ def main():
             tail = path.read_text(errors="replace").strip().splitlines()[-5:]
             if tail:
                 print(f"--- {path.name}:\n" + "\n".join(tail))
+        print(f"(logs kept in {workdir})")
         sys.exit(1)
+    shutil.rmtree(workdir, ignore_errors=True)
     print("RESULT ok", flush=True)
 
 
