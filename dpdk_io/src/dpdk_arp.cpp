@@ -55,13 +55,22 @@ ArpTable::ArpTable(const ArpTableConfig& config) : config_(config) {
   parked_.reserve(config_.pending_limit);
 }
 
-std::optional<MacAddress> ArpTable::lookup(const Ipv4Address& ip, ArpClock::time_point now) const {
-  for (const Entry& entry : entries_) {
-    if (entry.ip != ip) continue;
-    if (entry.resolved && now - entry.learned_at < config_.ttl) return entry.mac;
-    return std::nullopt;
+std::optional<MacAddress> ArpTable::lookup(const Ipv4Address& ip, ArpClock::time_point now,
+                                           bool& send_request) {
+  send_request = false;
+  Entry* entry = find(ip);
+  if (entry == nullptr || !entry->resolved) return std::nullopt;
+  if (!entry->refreshing && now - entry->learned_at >= config_.ttl) {
+    entry->refreshing = true;
+    entry->requests = 1;
+    entry->next_request = now + config_.retry_interval;
+    send_request = true;
   }
-  return std::nullopt;
+  return entry->mac;
+}
+
+bool ArpTable::contains(const Ipv4Address& ip) const {
+  return std::any_of(entries_.begin(), entries_.end(), [&](const Entry& entry) { return entry.ip == ip; });
 }
 
 ArpTable::Parked ArpTable::park(const Ipv4Address& ip, void* packet, ArpClock::time_point now) {
@@ -73,9 +82,9 @@ ArpTable::Parked ArpTable::park(const Ipv4Address& ip, void* packet, ArpClock::t
     if (entry == nullptr) return Parked::full;
     request = true;
   } else if (entry->resolved) {
-    // Expired (lookup() failed): resolve again, keeping nothing of the old answer.
+    // lookup() would have answered: a caller that parks anyway gets a fresh resolution.
     entry->resolved = false;
-    entry->requests = 0;
+    entry->refreshing = false;
     request = true;
   }
   if (request) {
@@ -89,7 +98,7 @@ ArpTable::Parked ArpTable::park(const Ipv4Address& ip, void* packet, ArpClock::t
 std::optional<ArpClock::time_point> ArpTable::next_deadline() const {
   std::optional<ArpClock::time_point> earliest;
   for (const Entry& entry : entries_) {
-    if (entry.resolved) continue;
+    if (!running(entry)) continue;
     if (!earliest || entry.next_request < *earliest) earliest = entry.next_request;
   }
   return earliest;
@@ -106,7 +115,7 @@ ArpTable::Entry* ArpTable::insert(const Ipv4Address& ip) {
   if (entries_.size() >= config_.max_entries) {
     auto oldest = entries_.end();
     for (auto it = entries_.begin(); it != entries_.end(); ++it) {
-      if (it->resolved && (oldest == entries_.end() || it->learned_at < oldest->learned_at)) oldest = it;
+      if (!running(*it) && (oldest == entries_.end() || it->learned_at < oldest->learned_at)) oldest = it;
     }
     if (oldest == entries_.end()) return nullptr;
     *oldest = entries_.back();

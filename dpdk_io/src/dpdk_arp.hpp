@@ -38,8 +38,10 @@ using ArpClock = std::chrono::steady_clock;
 struct ArpTableConfig {
   std::chrono::milliseconds retry_interval{1000};  // between requests for one address
   int max_requests = 3;                            // then the resolution fails and its packets are dropped
-  std::chrono::milliseconds ttl{60000};            // a resolved entry is used this long, then re-resolved
-  std::size_t pending_limit = 64;                  // packets waiting for resolutions, all addresses together
+  // A resolved entry older than this is refreshed: still used, while requests go out; if none is answered
+  // it is forgotten. Refreshing instead of expiring keeps a busy link from stalling once per TTL.
+  std::chrono::milliseconds ttl{60000};
+  std::size_t pending_limit = 64;  // packets waiting for resolutions, all addresses together
   std::size_t max_entries = 256;
 };
 
@@ -48,8 +50,11 @@ class ArpTable {
  public:
   explicit ArpTable(const ArpTableConfig& config);
 
-  // The MAC for `ip` when resolved and younger than the TTL at `now`.
-  std::optional<MacAddress> lookup(const Ipv4Address& ip, ArpClock::time_point now) const;
+  // The MAC for `ip` when resolved. When the entry is older than the TTL and no refresh runs, one starts:
+  // `send_request` is set and the caller sends the first request now.
+  std::optional<MacAddress> lookup(const Ipv4Address& ip, ArpClock::time_point now, bool& send_request);
+  // Whether `ip` has an entry (resolved or not): RFC 826 updates such entries from any ARP packet.
+  bool contains(const Ipv4Address& ip) const;
 
   enum class Parked : std::uint8_t {
     send_request,  // parked; no resolution was running: the caller sends a request now
@@ -67,19 +72,21 @@ class ArpTable {
     if (entry == nullptr) return;
     entry->mac = mac;
     entry->resolved = true;
+    entry->refreshing = false;
     entry->learned_at = now;
     entry->requests = 0;
     take_parked(ip, [&](void* packet) { release(packet, mac); });
   }
 
-  // Drives retries and failures: send_request(ip) for every resolution whose retry is due at `now`;
-  // drop(packet) for every packet of a resolution that ran out of requests. Returns the failed resolutions.
+  // Drives retries and failures: send_request(ip) for every resolution or refresh whose retry is due at
+  // `now`; drop(packet) for every packet of a resolution that ran out of requests. An entry whose resolution
+  // or refresh ran out is forgotten. Returns the failed resolutions and refreshes.
   template <class SendRequest, class Drop>
   std::size_t poll(ArpClock::time_point now, SendRequest&& send_request, Drop&& drop) {
     std::size_t failed = 0;
     for (std::size_t i = 0; i < entries_.size();) {
       Entry& entry = entries_[i];
-      if (entry.resolved || entry.next_request > now) {
+      if (!running(entry) || entry.next_request > now) {
         ++i;
         continue;
       }
@@ -116,10 +123,12 @@ class ArpTable {
     Ipv4Address ip{};
     MacAddress mac{};
     bool resolved = false;
+    bool refreshing = false;  // resolved, older than the TTL, requests out
     ArpClock::time_point learned_at{};
     ArpClock::time_point next_request{};
-    int requests = 0;  // sent for the running resolution
+    int requests = 0;  // sent for the running resolution or refresh
   };
+  static bool running(const Entry& entry) { return !entry.resolved || entry.refreshing; }
   struct Parked_ {
     Ipv4Address ip{};
     void* packet = nullptr;

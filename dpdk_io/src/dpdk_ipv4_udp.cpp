@@ -1,6 +1,8 @@
 #include "dpdk_ipv4_udp.hpp"
 
 #include <algorithm>
+#include <array>
+#include <bit>
 #include <cstring>
 
 namespace hoplink::dio::detail {
@@ -40,14 +42,38 @@ void store16(std::span<std::byte> bytes, std::size_t offset, std::uint16_t value
   bytes[offset + 1] = static_cast<std::byte>(value & 0xff);
 }
 
+// RFC 1071 section 2: the one's complement sum does not depend on byte order, and carries may be deferred.
+// So 8 bytes at a time are added as two 32-bit machine-order words into a 64-bit accumulator, which is
+// folded to 16 bits and put in network order once at the end. Every datagram is summed on both paths when
+// the port has no checksum offload (af_packet, af_xdp): this is per-byte work on the hot path.
 std::uint32_t checksum_add(std::span<const std::byte> bytes, std::uint32_t sum) {
+  std::uint64_t accumulator = 0;
+  const std::byte* data = bytes.data();
+  const std::size_t size = bytes.size();
   std::size_t i = 0;
-  for (; i + 1 < bytes.size(); i += 2) {
-    sum += load16(bytes, i);
-    if (sum > 0xffff0000u) sum = (sum & 0xffff) + (sum >> 16);  // keep headroom for the next words
+  for (; i + 8 <= size; i += 8) {
+    std::uint64_t word = 0;
+    std::memcpy(&word, data + i, 8);
+    accumulator += (word & 0xffffffffu) + (word >> 32);
   }
-  if (i < bytes.size()) sum += std::to_integer<std::uint32_t>(bytes[i]) << 8;
-  return sum;
+  for (; i + 2 <= size; i += 2) {
+    std::uint16_t word = 0;
+    std::memcpy(&word, data + i, 2);
+    accumulator += word;
+  }
+  if (i < size) {
+    // The odd last byte is the high half of a word padded with zero, in network order.
+    const std::array<std::byte, 2> padded{data[i], std::byte{0}};
+    std::uint16_t word = 0;
+    std::memcpy(&word, padded.data(), 2);
+    accumulator += word;
+  }
+  while (accumulator >> 16) accumulator = (accumulator & 0xffff) + (accumulator >> 16);
+  auto folded = static_cast<std::uint16_t>(accumulator);
+  if constexpr (std::endian::native == std::endian::little) {
+    folded = static_cast<std::uint16_t>((folded >> 8) | (folded << 8));
+  }
+  return sum + folded;
 }
 
 std::uint16_t checksum_finish(std::uint32_t sum) {
@@ -105,6 +131,10 @@ void write_udp_headers(std::span<std::byte> frame, const UdpFrameFields& fields,
   store16(udp, 6, checksum);
 }
 
+bool is_martian_source(const Ipv4Address& ip, const Ipv4Address& ours) {
+  return ip[0] == 0 || ip[0] == 127 || ip[0] >= 224 || ip == ours;
+}
+
 void set_destination_mac(std::span<std::byte> frame, const MacAddress& mac) {
   store_array(frame, 0, mac);
 }
@@ -123,6 +153,8 @@ std::string_view to_string(DropReason reason) {
       return "bad ipv4 header";
     case DropReason::bad_ip_checksum:
       return "bad ipv4 checksum";
+    case DropReason::bad_address:
+      return "bad source address";
     case DropReason::fragment:
       return "ipv4 fragment";
     case DropReason::protocol:
@@ -149,7 +181,8 @@ std::string_view to_string(DropReason reason) {
 // |                    Destination Address                        |
 // +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
 // followed by the UDP header: source port, destination port, length, checksum (16 bits each).
-ParsedFrame parse_frame(std::span<const std::byte> frame, const LocalIdentity& local) {
+ParsedFrame parse_frame(std::span<const std::byte> frame, const LocalIdentity& local,
+                        VerifiedChecksums verified) {
   if (frame.size() < kEthernetHeader) return dropped(DropReason::bad_ethernet);
   const auto destination_mac = load_array<6>(frame, 0);
   const std::uint16_t ethertype = load16(frame, 12);
@@ -159,6 +192,7 @@ ParsedFrame parse_frame(std::span<const std::byte> frame, const LocalIdentity& l
 
   ParsedFrame parsed;
   parsed.source_mac = load_array<6>(frame, 6);
+  if (is_group_mac(parsed.source_mac)) return dropped(DropReason::bad_address);
   if (ethertype == kEtherTypeArp) {
     parsed.kind = FrameKind::arp;
     parsed.payload_offset = kEthernetHeader;
@@ -176,13 +210,14 @@ ParsedFrame parse_frame(std::span<const std::byte> frame, const LocalIdentity& l
       total_length < header_length || total_length > ip.size()) {
     return dropped(DropReason::bad_ip_header);
   }
-  if (checksum_finish(checksum_add(ip.first(header_length))) != 0)
+  if (!verified.ip && checksum_finish(checksum_add(ip.first(header_length))) != 0)
     return dropped(DropReason::bad_ip_checksum);
   const std::uint16_t flags_offset = load16(ip, 6);
   if ((flags_offset & (kFlagMoreFragments | kFragmentOffsetMask)) != 0) return dropped(DropReason::fragment);
   if (load_array<4>(ip, 16) != local.ip) return dropped(DropReason::not_for_us);
   // A broadcast MAC carrying a unicast IP packet to us is odd but harmless; the IP check above decides.
   parsed.source_ip = load_array<4>(ip, 12);
+  if (is_martian_source(parsed.source_ip, local.ip)) return dropped(DropReason::bad_address);
   parsed.frame_length = kEthernetHeader + total_length;
   const std::uint8_t protocol = std::to_integer<std::uint8_t>(ip[9]);
   const auto segment = ip.subspan(header_length, total_length - header_length);
@@ -199,16 +234,17 @@ ParsedFrame parse_frame(std::span<const std::byte> frame, const LocalIdentity& l
   if (segment.size() < kUdpHeader) return dropped(DropReason::bad_udp_header);
   const std::size_t udp_length = load16(segment, 4);
   if (udp_length < kUdpHeader || udp_length > segment.size()) return dropped(DropReason::bad_udp_header);
-  if (load16(segment, 6) != 0) {
+  if (!verified.udp && load16(segment, 6) != 0) {
     const std::uint32_t pseudo =
         udp_pseudo_header_sum(parsed.source_ip, local.ip, static_cast<std::uint16_t>(udp_length));
     if (checksum_finish(checksum_add(segment.first(udp_length), pseudo)) != 0) {
       return dropped(DropReason::bad_udp_checksum);
     }
   }
-  if (load16(segment, 2) != local.port) return dropped(DropReason::not_for_us);
-  parsed.kind = FrameKind::udp;
   parsed.source_port = load16(segment, 0);
+  if (parsed.source_port == 0) return dropped(DropReason::bad_udp_header);  // nowhere to answer
+  parsed.kind = FrameKind::udp;
+  parsed.destination_port = load16(segment, 2);
   parsed.payload_offset = kEthernetHeader + header_length + kUdpHeader;
   parsed.payload_length = udp_length - kUdpHeader;
   return parsed;

@@ -67,9 +67,10 @@ enum class DropReason : std::uint8_t {
   not_for_us,     // another MAC, another IP, another UDP port
   bad_ip_header,  // length, version, IHL, total length
   bad_ip_checksum,
+  bad_address,     // a source no host may use: multicast MAC; 0/8, 127/8, multicast, broadcast or our IP
   fragment,        // MF set or a fragment offset
   protocol,        // an IP protocol other than UDP and ICMP, or ICMP other than echo request
-  bad_udp_header,  // length field
+  bad_udp_header,  // length field, source port 0
   bad_udp_checksum,
   bad_icmp,  // too short or bad checksum
   bad_arp,   // not Ethernet/IPv4 ARP, or an unknown operation
@@ -81,24 +82,40 @@ enum class FrameKind : std::uint8_t { drop, udp, arp, icmp_echo };
 struct LocalIdentity {
   MacAddress mac{};
   Ipv4Address ip{};
-  std::uint16_t port = 0;
+};
+
+// True for a source IPv4 address no neighbour may send from: 0.0.0.0/8, 127/8, multicast and reserved
+// (224/3), limited broadcast; and `ours` (a frame from our own address is a loop or a spoof).
+bool is_martian_source(const Ipv4Address& ip, const Ipv4Address& ours);
+// The group bit of the first octet: multicast and broadcast MACs, which no frame may come from.
+inline bool is_group_mac(const MacAddress& mac) {
+  return (mac[0] & 1) != 0;
+}
+
+// Checksums the port verified in hardware (DPDK rx offload flags said GOOD): parse_frame skips them.
+struct VerifiedChecksums {
+  bool ip = false;
+  bool udp = false;
 };
 
 struct ParsedFrame {
   FrameKind kind = FrameKind::drop;
   DropReason reason = DropReason::none;
   MacAddress source_mac{};
-  Ipv4Address source_ip{};         // udp, icmp_echo
-  std::uint16_t source_port = 0;   // udp
-  std::size_t payload_offset = 0;  // udp: payload; arp: the ARP packet
+  Ipv4Address source_ip{};             // udp, icmp_echo
+  std::uint16_t source_port = 0;       // udp
+  std::uint16_t destination_port = 0;  // udp: the caller picks the endpoint
+  std::size_t payload_offset = 0;      // udp: payload; arp: the ARP packet
   std::size_t payload_length = 0;
   std::size_t frame_length = 0;  // Ethernet header + IP total length (frames may carry padding after it)
 };
 
-// Validates every header of a received frame: Ethernet (to our MAC or broadcast), IPv4 (version, IHL, total
-// length within the frame, header checksum, not a fragment, to our IP), UDP (length, checksum when not zero,
-// to our port) or ICMP echo request (checksum). ARP frames are returned as FrameKind::arp for parse_arp().
-ParsedFrame parse_frame(std::span<const std::byte> frame, const LocalIdentity& local);
+// Validates every header of a received frame: Ethernet (to our MAC or broadcast, from a unicast MAC), IPv4
+// (version, IHL, total length within the frame, header checksum, not a fragment, to our IP, from a plausible
+// source), UDP (length, checksum when not zero, source port not 0) or ICMP echo request (checksum). The UDP
+// destination port is returned, not checked. ARP frames are returned as FrameKind::arp for ArpPacket::parse.
+ParsedFrame parse_frame(std::span<const std::byte> frame, const LocalIdentity& local,
+                        VerifiedChecksums verified = {});
 
 // none for a well-formed echo request (type 8, code 0, checksum valid over the whole message); bad_icmp
 // when short or corrupt; protocol for any other ICMP message.

@@ -342,7 +342,7 @@ TEMPLATE_TEST_CASE("payload views stay valid until the next receive", "[dpdk_io]
   CHECK(sequence_of(rest.back().payload) == 105);
 }
 
-TEMPLATE_TEST_CASE("enqueue copies the payload; empty datagrams pass", "[dpdk_io][conformance]", BACKENDS) {
+TEMPLATE_TEST_CASE("enqueue copies the payload, empty datagrams pass", "[dpdk_io][conformance]", BACKENDS) {
   TestType fixture;
   if (!usable(fixture)) return;
   auto& a = *fixture.a;

@@ -1,7 +1,8 @@
-// The ARP table with time passed in: resolution, retries, failure, expiry, the bounded pending queue.
+// The ARP table with time passed in: resolution, retries, failure, refresh, the bounded pending queue.
 #include "dpdk_arp.hpp"
 
 #include <catch2/catch.hpp>
+#include <optional>
 #include <vector>
 
 namespace hoplink::dio::detail {
@@ -26,12 +27,20 @@ void* packet(std::uintptr_t n) {
   return reinterpret_cast<void*>(n);
 }
 
+// lookup() for tests that do not expect a refresh to start.
+std::optional<MacAddress> lookup(ArpTable& table, const Ipv4Address& ip, ArpClock::time_point now) {
+  bool refresh = false;
+  auto mac = table.lookup(ip, now, refresh);
+  CHECK_FALSE(refresh);
+  return mac;
+}
+
 }  // namespace
 
 TEST_CASE("ARP table: park, one request, learn releases in order", "[dpdk_io][dpdk][arp]") {
   ArpTable table(config());
   const ArpClock::time_point t0{};
-  CHECK_FALSE(table.lookup(kNeighbour, t0));
+  CHECK_FALSE(lookup(table, kNeighbour, t0));
   CHECK(table.park(kNeighbour, packet(1), t0) == ArpTable::Parked::send_request);
   CHECK(table.park(kNeighbour, packet(2), t0) == ArpTable::Parked::waiting);
   CHECK(table.next_deadline() == t0 + 100ms);
@@ -43,7 +52,7 @@ TEST_CASE("ARP table: park, one request, learn releases in order", "[dpdk_io][dp
   });
   CHECK(released == std::vector<void*>{packet(1), packet(2)});
   CHECK(table.parked_count() == 0);
-  CHECK(table.lookup(kNeighbour, t0 + 5ms) == kMac);
+  CHECK(lookup(table, kNeighbour, t0 + 5ms) == kMac);
   CHECK_FALSE(table.next_deadline());
 }
 
@@ -74,18 +83,50 @@ TEST_CASE("ARP table: retries at the interval, then fails and drops", "[dpdk_io]
   CHECK(table.park(kNeighbour, packet(3), t0 + 1s) == ArpTable::Parked::send_request);
 }
 
-TEST_CASE("ARP table: entries expire after the TTL and are resolved again", "[dpdk_io][dpdk][arp]") {
+TEST_CASE("ARP table: an entry older than the TTL is refreshed while still used", "[dpdk_io][dpdk][arp]") {
   ArpTable table(config());
   const ArpClock::time_point t0{};
   table.learn(kNeighbour, kMac, t0, [](void*, const MacAddress&) { FAIL("nothing was parked"); });
-  CHECK(table.lookup(kNeighbour, t0 + 10s - 1ms) == kMac);
-  CHECK_FALSE(table.lookup(kNeighbour, t0 + 10s));
-  CHECK(table.park(kNeighbour, packet(1), t0 + 10s) == ArpTable::Parked::send_request);
-  CHECK_FALSE(table.lookup(kNeighbour, t0 + 10s));
-  int released = 0;
-  table.learn(kNeighbour, kMac, t0 + 11s, [&](void*, const MacAddress&) { ++released; });
-  CHECK(released == 1);
-  CHECK(table.lookup(kNeighbour, t0 + 11s) == kMac);
+  CHECK(lookup(table, kNeighbour, t0 + 10s - 1ms) == kMac);
+  bool refresh = false;
+  CHECK(table.lookup(kNeighbour, t0 + 10s, refresh) == kMac);
+  CHECK(refresh);                                            // the caller sends the first request
+  CHECK(lookup(table, kNeighbour, t0 + 10s + 1ms) == kMac);  // one refresh at a time
+  CHECK(table.next_deadline() == t0 + 10s + 100ms);
+
+  std::vector<Ipv4Address> requests;
+  auto poll = [&](ArpClock::time_point now) {
+    return table.poll(
+        now, [&](const Ipv4Address& ip) { requests.push_back(ip); },
+        [](void*) { FAIL("nothing was parked"); });
+  };
+  SECTION("an answer renews it") {
+    CHECK(poll(t0 + 10s + 100ms) == 0);
+    CHECK(requests.size() == 1);
+    const MacAddress moved{0x02, 0, 0, 0, 0, 0x42};
+    table.learn(kNeighbour, moved, t0 + 10s + 150ms, [](void*, const MacAddress&) {});
+    CHECK_FALSE(table.next_deadline());
+    CHECK(lookup(table, kNeighbour, t0 + 20s) == moved);
+  }
+  SECTION("no answer: forgotten after the last request") {
+    CHECK(poll(t0 + 10s + 100ms) == 0);
+    CHECK(poll(t0 + 10s + 200ms) == 0);
+    CHECK(requests.size() == 2);
+    CHECK(lookup(table, kNeighbour, t0 + 10s + 250ms) == kMac);
+    CHECK(poll(t0 + 10s + 300ms) == 1);
+    CHECK(table.entry_count() == 0);
+    CHECK_FALSE(lookup(table, kNeighbour, t0 + 10s + 300ms));
+    CHECK(table.park(kNeighbour, packet(1), t0 + 11s) == ArpTable::Parked::send_request);
+  }
+}
+
+TEST_CASE("ARP table: contains() tells which neighbours RFC 826 may update", "[dpdk_io][dpdk][arp]") {
+  ArpTable table(config());
+  const ArpClock::time_point t0{};
+  CHECK_FALSE(table.contains(kNeighbour));
+  REQUIRE(table.park(kNeighbour, packet(1), t0) == ArpTable::Parked::send_request);
+  CHECK(table.contains(kNeighbour));
+  CHECK_FALSE(table.contains({10, 0, 0, 10}));
 }
 
 TEST_CASE("ARP table: the pending queue and the table are bounded", "[dpdk_io][dpdk][arp]") {
@@ -102,7 +143,7 @@ TEST_CASE("ARP table: the pending queue and the table are bounded", "[dpdk_io][d
   table.learn({10, 0, 0, 10}, kMac, t0, [&](void* p, const MacAddress&) { released.push_back(p); });
   CHECK(released == std::vector<void*>{packet(3)});
   CHECK(table.park({10, 0, 0, 11}, packet(5), t0 + 1ms) == ArpTable::Parked::send_request);  // evicted .10
-  CHECK_FALSE(table.lookup({10, 0, 0, 10}, t0 + 1ms));
+  CHECK_FALSE(lookup(table, {10, 0, 0, 10}, t0 + 1ms));
   CHECK(table.park({10, 0, 0, 12}, packet(6), t0 + 1ms) == ArpTable::Parked::full);
   std::vector<void*> dropped;
   table.clear([&](void* p) { dropped.push_back(p); });

@@ -1,6 +1,7 @@
 // Header builders and validators of the DPDK backend, without an EAL.
 #include <catch2/catch.hpp>
 #include <cstring>
+#include <random>
 #include <vector>
 
 #include "dpdk_arp.hpp"
@@ -9,7 +10,7 @@
 namespace hoplink::dio::detail {
 namespace {
 
-const LocalIdentity kLocal{{0x02, 0, 0, 0, 0, 0x02}, {10, 0, 0, 2}, 2000};
+const LocalIdentity kLocal{{0x02, 0, 0, 0, 0, 0x02}, {10, 0, 0, 2}};
 const MacAddress kPeerMac{0x02, 0, 0, 0, 0, 0x01};
 
 std::vector<std::byte> bytes_of(std::initializer_list<int> values) {
@@ -54,6 +55,31 @@ TEST_CASE("checksum: the RFC 1071 example and a known IPv4 header", "[dpdk_io][d
   CHECK(checksum_finish(checksum_add(header)) == 0xb861);
   // Odd length: the last byte is padded with zero.
   CHECK(checksum_finish(checksum_add(bytes_of({0x01}))) == 0xfeff);
+}
+
+TEST_CASE("checksum: the word-at-a-time sum equals RFC 1071's definition on any bytes",
+          "[dpdk_io][dpdk][frame]") {
+  // The definition: 16-bit big-endian words, an odd last byte padded with zero, carries folded back.
+  auto definition = [](std::span<const std::byte> bytes, std::uint32_t sum) {
+    for (std::size_t i = 0; i < bytes.size(); i += 2) {
+      const auto high = std::to_integer<std::uint32_t>(bytes[i]);
+      const auto low = i + 1 < bytes.size() ? std::to_integer<std::uint32_t>(bytes[i + 1]) : 0u;
+      sum += high << 8 | low;
+      sum = (sum & 0xffff) + (sum >> 16);
+    }
+    return checksum_finish(sum);
+  };
+  std::mt19937 random(7);
+  std::vector<std::byte> bytes(1600);
+  for (int round = 0; round < 3000; ++round) {
+    for (auto& byte : bytes) byte = static_cast<std::byte>(random());
+    const std::size_t offset = random() % 9;  // any alignment
+    const std::size_t length = random() % (bytes.size() - offset);
+    const std::uint32_t seed = random() % 0x40000;  // e.g. a pseudo-header sum
+    const auto span = std::span<const std::byte>(bytes).subspan(offset, length);
+    INFO("round " << round << " offset " << offset << " length " << length);
+    REQUIRE(checksum_finish(checksum_add(span, seed)) == definition(span, seed));
+  }
 }
 
 TEST_CASE("write_udp_headers produces the expected bytes", "[dpdk_io][dpdk][frame]") {
@@ -176,11 +202,44 @@ TEST_CASE("parse_frame drops every malformed or foreign frame with its reason", 
     frame.back() ^= std::byte{0x01};
     CHECK(reason_of(frame) == DropReason::bad_udp_checksum);
   }
-  SECTION("another UDP port") {
+  SECTION("UDP source port 0: nowhere to answer") {
+    store16(frame, udp, 0);
+    store16(frame, udp + 6, 0);
+    CHECK(reason_of(frame) == DropReason::bad_udp_header);
+  }
+  SECTION("the destination port is reported, not checked: the interface picks the endpoint") {
     auto other = udp_frame("payload!");
     store16(other, udp + 2, 2001);
     store16(other, udp + 6, 0);
-    CHECK(reason_of(other) == DropReason::not_for_us);
+    const auto parsed = parse_frame(other, kLocal);
+    CHECK(parsed.kind == FrameKind::udp);
+    CHECK(parsed.destination_port == 2001);
+  }
+  SECTION("sources no host may use") {
+    auto from = [&](Ipv4Address source) {
+      auto bad = frame;
+      std::memcpy(bad.data() + kEthernetHeader + 12, source.data(), 4);
+      store16(bad, udp + 6, 0);
+      fix_ip_checksum(bad);
+      return reason_of(bad);
+    };
+    CHECK(from({0, 0, 0, 0}) == DropReason::bad_address);
+    CHECK(from({127, 0, 0, 1}) == DropReason::bad_address);
+    CHECK(from({224, 0, 0, 1}) == DropReason::bad_address);
+    CHECK(from({255, 255, 255, 255}) == DropReason::bad_address);
+    CHECK(from(kLocal.ip) == DropReason::bad_address);
+    CHECK(from({192, 0, 2, 1}) == DropReason::none);
+    auto multicast_mac = frame;
+    multicast_mac[6] = std::byte{0x01};
+    CHECK(reason_of(multicast_mac) == DropReason::bad_address);
+  }
+  SECTION("checksums the driver verified are not checked again") {
+    auto bad_ip = frame;
+    bad_ip[kEthernetHeader + 8] = std::byte{1};  // TTL: the header checksum no longer matches
+    CHECK(parse_frame(bad_ip, kLocal, {true, false}).kind == FrameKind::udp);
+    frame.back() ^= std::byte{0x01};
+    CHECK(parse_frame(frame, kLocal, {false, true}).kind == FrameKind::udp);
+    CHECK(parse_frame(frame, kLocal, {true, false}).reason == DropReason::bad_udp_checksum);
   }
 }
 
@@ -213,13 +272,13 @@ TEST_CASE("ICMP echo: a request is recognised and turned into its reply", "[dpdk
 
   SECTION("a corrupt request and other ICMP types are dropped") {
     auto bad = frame;  // an echo reply now: not answered
-    CHECK(parse_frame(bad, LocalIdentity{kPeerMac, {10, 0, 0, 1}, 1}).reason == DropReason::protocol);
+    CHECK(parse_frame(bad, LocalIdentity{kPeerMac, {10, 0, 0, 1}}).reason == DropReason::protocol);
     bad.back() ^= std::byte{1};
-    CHECK(parse_frame(bad, LocalIdentity{kPeerMac, {10, 0, 0, 1}, 1}).reason == DropReason::bad_icmp);
+    CHECK(parse_frame(bad, LocalIdentity{kPeerMac, {10, 0, 0, 1}}).reason == DropReason::bad_icmp);
   }
 }
 
-TEST_CASE("ARP packets round trip; others are refused", "[dpdk_io][dpdk][frame]") {
+TEST_CASE("ARP packets round trip, others are refused", "[dpdk_io][dpdk][frame]") {
   ArpPacket request;
   request.operation = ArpOperation::request;
   request.sender_mac = kPeerMac;

@@ -9,170 +9,13 @@
 #include <thread>
 #include <vector>
 
-#include "dpdk_arp.hpp"
-#include "dpdk_ipv4_udp.hpp"
+#include "dpdk_test_support.hpp"
 
 namespace hoplink::dio {
-namespace {
 
-using namespace std::chrono_literals;
+using namespace dpdk_test;
 using detail::Ipv4Address;
 using detail::MacAddress;
-
-const std::vector<std::string> kEal{"--no-huge", "--no-pci", "--no-shconf",
-                                    "-m",        "512",      "--log-level=warning"};
-const MacAddress kMacA{0x02, 0, 0, 0, 0, 0x01};
-const MacAddress kMacB{0x02, 0, 0, 0, 0, 0x02};
-const MacAddress kPeerMac{0x02, 0, 0, 0, 0, 0x09};
-const Ipv4Address kPeerIp{10, 0, 0, 9};
-const PeerAddress kPeer = PeerAddress::v4(kPeerIp, 9000);
-
-std::string unique(const char* prefix) {
-  static int next = 0;
-  return std::string(prefix) + std::to_string(next++);
-}
-
-DpdkConfig port_config(const std::string& name, PeerAddress address, MacAddress mac) {
-  DpdkConfig config;
-  config.eal_args = kEal;
-  config.port = name;
-  config.address = address;
-  config.mac = mac;
-  config.pool_size = 2047;
-  config.burst = 16;
-  config.arp_timeout = 50ms;
-  return config;
-}
-
-std::vector<std::byte> numbered(std::uint32_t sequence, std::size_t size) {
-  std::vector<std::byte> bytes(std::max<std::size_t>(size, 4));
-  std::memcpy(bytes.data(), &sequence, 4);
-  for (std::size_t i = 4; i < bytes.size(); ++i)
-    bytes[i] = static_cast<std::byte>((sequence * 31 + i) & 0xff);
-  return bytes;
-}
-
-std::vector<std::byte> to_bytes(std::string_view text) {
-  std::vector<std::byte> bytes(text.size());
-  if (!text.empty()) std::memcpy(bytes.data(), text.data(), text.size());
-  return bytes;
-}
-
-struct Copied {
-  PeerAddress from;
-  std::vector<std::byte> payload;
-};
-
-// Polls `to` (and `other`, whose receive_burst answers ARP and sends what ARP released) until `count`
-// datagrams arrived at `to` or `wait` passed.
-std::vector<Copied> pump(DatagramIo& to, DatagramIo* other, std::size_t count,
-                         std::chrono::milliseconds wait = 1s) {
-  std::vector<Copied> got;
-  std::vector<ReceivedDatagram> out(8);
-  const auto deadline = std::chrono::steady_clock::now() + wait;
-  while (got.size() < count && std::chrono::steady_clock::now() < deadline) {
-    if (other != nullptr) {
-      std::vector<ReceivedDatagram> ignored(8);
-      REQUIRE(other->receive_burst(ignored).ok());
-      (void)other->flush();
-    }
-    auto n = to.receive_burst(out);
-    REQUIRE(n.ok());
-    for (std::size_t i = 0; i < *n; ++i)
-      got.push_back({out[i].from, {out[i].payload.begin(), out[i].payload.end()}});
-  }
-  return got;
-}
-
-// Two ports, a = 10.0.0.1:1000 and b = 10.0.0.2:2000, joined by rings.
-struct Pair {
-  explicit Pair(std::size_t pending_limit = 64) {
-    const std::string name_a = unique("net_ring_a");
-    const std::string name_b = unique("net_ring_b");
-    auto created = DpdkRingLink::create(kEal, name_a, name_b);
-    REQUIRE(created.ok());
-    link = std::move(created).value();
-    auto config_a = port_config(name_a, PeerAddress::v4({10, 0, 0, 1}, 1000), kMacA);
-    config_a.arp_pending_limit = pending_limit;
-    auto opened_a = open_dpdk_port(config_a);
-    INFO((opened_a.ok() ? "" : opened_a.error()));
-    REQUIRE(opened_a.ok());
-    auto opened_b = open_dpdk_port(port_config(name_b, PeerAddress::v4({10, 0, 0, 2}, 2000), kMacB));
-    REQUIRE(opened_b.ok());
-    a = std::move(opened_a).value();
-    b = std::move(opened_b).value();
-  }
-  // Members are destroyed in reverse: the ports close before the link frees its rings.
-  std::unique_ptr<DpdkRingLink> link;
-  std::unique_ptr<DatagramIo> a;
-  std::unique_ptr<DatagramIo> b;
-};
-
-// Port a = 10.0.0.1:1000 whose wire is the test itself.
-struct Raw {
-  explicit Raw(DpdkConfig overrides = {}) {
-    const std::string name = unique("net_ring_raw");
-    auto created = DpdkRingLink::create(kEal, name, "");
-    REQUIRE(created.ok());
-    link = std::move(created).value();
-    auto config = port_config(name, PeerAddress::v4({10, 0, 0, 1}, 1000), kMacA);
-    config.arp_pending_limit = overrides.arp_pending_limit;
-    config.arp_cache_ttl = overrides.arp_cache_ttl;
-    config.gateway = overrides.gateway;
-    auto opened = open_dpdk_port(config);
-    INFO((opened.ok() ? "" : opened.error()));
-    REQUIRE(opened.ok());
-    a = std::move(opened).value();
-  }
-  DpdkCounters counters() const { return *dpdk_counters(*a); }
-  std::size_t receive(std::vector<ReceivedDatagram>& out) {
-    auto n = a->receive_burst(out);
-    REQUIRE(n.ok());
-    return *n;
-  }
-  std::unique_ptr<DpdkRingLink> link;
-  std::unique_ptr<DatagramIo> a;
-};
-
-std::vector<std::byte> udp_frame(std::string_view payload, std::uint16_t destination_port = 1000) {
-  std::vector<std::byte> frame(detail::kUdpFrameHeaders + payload.size());
-  if (!payload.empty()) std::memcpy(frame.data() + detail::kUdpFrameHeaders, payload.data(), payload.size());
-  detail::UdpFrameFields fields;
-  fields.source_mac = kPeerMac;
-  fields.destination_mac = kMacA;
-  fields.source_ip = kPeerIp;
-  fields.destination_ip = {10, 0, 0, 1};
-  fields.source_port = 9000;
-  fields.destination_port = destination_port;
-  detail::write_udp_headers(frame, fields, detail::ChecksumMode::software);
-  return frame;
-}
-
-void fix_ip_checksum(std::vector<std::byte>& frame) {
-  auto ip = std::span(frame).subspan(detail::kEthernetHeader, detail::kIpv4Header);
-  detail::store16(ip, 10, 0);
-  detail::store16(ip, 10, detail::checksum_finish(detail::checksum_add(ip)));
-}
-
-std::vector<std::byte> arp_frame(detail::ArpOperation operation, Ipv4Address target, MacAddress destination) {
-  detail::ArpPacket packet;
-  packet.operation = operation;
-  packet.sender_mac = kPeerMac;
-  packet.sender_ip = kPeerIp;
-  packet.target_mac = operation == detail::ArpOperation::reply ? kMacA : MacAddress{};
-  packet.target_ip = target;
-  std::vector<std::byte> frame(detail::kMinimumFrame);
-  packet.serialize_frame(frame, destination);
-  return frame;
-}
-
-std::optional<detail::ArpPacket> as_arp(const std::vector<std::byte>& frame) {
-  if (frame.size() < detail::kArpFrame || detail::load16(frame, 12) != detail::kEtherTypeArp)
-    return std::nullopt;
-  return detail::ArpPacket::parse(std::span(frame).subspan(detail::kEthernetHeader));
-}
-
-}  // namespace
 
 TEST_CASE("dpdk: bad configurations are refused with a message", "[dpdk_io][dpdk][port]") {
   auto config = port_config("net_nosuchdriver0", PeerAddress::v4({10, 0, 0, 1}, 1000), kMacA);
@@ -223,7 +66,7 @@ TEST_CASE("dpdk: ARP resolves, then datagrams go both ways byte-exact with addre
   CHECK(dpdk_counters(b)->rx_drop_bad_ip_checksum == 0);
 }
 
-TEST_CASE("dpdk: bursts larger than the batch arrive complete and in order; counters exact",
+TEST_CASE("dpdk: bursts larger than the batch arrive complete and in order, counters exact",
           "[dpdk_io][dpdk][port]") {
   Pair pair;
   auto& a = *pair.a;
@@ -435,6 +278,11 @@ TEST_CASE("dpdk: malformed frames are dropped and counted without disturbing tra
   detail::store16(ipv6, 12, 0x86dd);
   auto other_port = udp_frame("port", 1001);
   auto runt = std::vector<std::byte>(10);
+  auto multicast_source = udp_frame("group");
+  multicast_source[6] = std::byte{0x01};
+  auto martian = udp_frame("loopback");
+  martian[ip + 12] = std::byte{127};
+  fix_ip_checksum(martian);
   auto bad_arp = arp_frame(detail::ArpOperation::request, {10, 0, 0, 1}, detail::kBroadcastMac);
   bad_arp[detail::kEthernetHeader + 4] = std::byte{8};  // hardware length 8
 
@@ -443,7 +291,8 @@ TEST_CASE("dpdk: malformed frames are dropped and counted without disturbing tra
                                                    truncated,        fragment,
                                                    version,          ipv6,
                                                    other_port,       runt,
-                                                   bad_arp,          udp_frame("three")};
+                                                   bad_arp,          multicast_source,
+                                                   martian,          udp_frame("three")};
   for (const auto& frame : frames) REQUIRE(raw.link->inject(frame));
   std::vector<Copied> got;
   std::vector<ReceivedDatagram> out(4);
@@ -464,9 +313,10 @@ TEST_CASE("dpdk: malformed frames are dropped and counted without disturbing tra
   CHECK(counters.rx_drop_bad_ip_header == 2);  // truncated, version 6
   CHECK(counters.rx_drop_fragment == 1);
   CHECK(counters.rx_drop_ethertype == 1);
-  CHECK(counters.rx_drop_not_for_us == 1);
+  CHECK(counters.rx_drop_no_endpoint == 1);
   CHECK(counters.rx_drop_bad_ethernet == 1);
   CHECK(counters.rx_drop_bad_arp == 1);
+  CHECK(counters.rx_drop_bad_address == 2);
   CHECK(raw.a->counters().rx_datagrams == 3);
   CHECK(raw.link->capture().empty());  // nothing answered
 }
@@ -495,7 +345,7 @@ TEST_CASE("dpdk: datagrams wait for ARP, the wait queue is bounded, a failed res
     REQUIRE(frames.size() == 4);
     for (std::uint32_t i = 0; i < 4; ++i) {
       CHECK(std::memcmp(frames[i].data(), kPeerMac.data(), 6) == 0);
-      const auto parsed = detail::parse_frame(frames[i], {kPeerMac, kPeerIp, 9000});
+      const auto parsed = detail::parse_frame(frames[i], {kPeerMac, kPeerIp});
       REQUIRE(parsed.kind == detail::FrameKind::udp);
       CHECK(std::vector<std::byte>(frames[i].begin() + static_cast<std::ptrdiff_t>(parsed.payload_offset),
                                    frames[i].end()) == numbered(i, 20));
@@ -519,7 +369,8 @@ TEST_CASE("dpdk: datagrams wait for ARP, the wait queue is bounded, a failed res
   }
 }
 
-TEST_CASE("dpdk: an expired ARP entry is resolved again", "[dpdk_io][dpdk][port][raw]") {
+TEST_CASE("dpdk: an old ARP entry is refreshed without holding datagrams back",
+          "[dpdk_io][dpdk][port][raw]") {
   DpdkConfig overrides;
   overrides.arp_cache_ttl = 100ms;
   Raw raw(overrides);
@@ -534,12 +385,46 @@ TEST_CASE("dpdk: an expired ARP entry is resolved again", "[dpdk_io][dpdk][port]
   CHECK(raw.counters().arp_requests_sent == 1);
 
   std::this_thread::sleep_for(150ms);
-  REQUIRE(raw.a->enqueue(kPeer, to_bytes("stale")));
-  CHECK(raw.a->pending_tx() == 0);
+  REQUIRE(raw.a->enqueue(kPeer, to_bytes("old entry")));
+  CHECK(raw.a->pending_tx() == 1);  // sent at once, to the MAC we know
+  REQUIRE(raw.a->flush().ok());
   auto frames = raw.link->capture();
-  REQUIRE(frames.size() == 1);
-  CHECK(as_arp(frames[0]));
+  REQUIRE(frames.size() == 2);
+  CHECK(as_arp(frames[0]));  // the refresh goes first
+  CHECK(std::memcmp(frames[1].data(), kPeerMac.data(), 6) == 0);
   CHECK(raw.counters().arp_requests_sent == 2);
+  CHECK(raw.counters().arp_refreshes == 1);
+}
+
+TEST_CASE("dpdk: ARP from a known neighbour updates it, whoever it asks about",
+          "[dpdk_io][dpdk][port][raw]") {
+  Raw raw;
+  std::vector<ReceivedDatagram> out(8);
+  REQUIRE(raw.a->enqueue(kPeer, to_bytes("first")));
+  REQUIRE(raw.link->inject(arp_frame(detail::ArpOperation::reply, {10, 0, 0, 1}, kMacA)));
+  CHECK(raw.receive(out) == 0);
+  CHECK(raw.link->capture().size() == 2);
+
+  // The neighbour moved to another NIC and announces it (a request for someone else).
+  const MacAddress moved{0x02, 0, 0, 0, 0, 0x77};
+  auto announce = arp_frame(detail::ArpOperation::request, {10, 0, 0, 50}, detail::kBroadcastMac);
+  std::memcpy(announce.data() + 6, moved.data(), 6);
+  std::memcpy(announce.data() + detail::kEthernetHeader + 8, moved.data(), 6);
+  REQUIRE(raw.link->inject(announce));
+  // A stranger's ARP for someone else teaches nothing.
+  auto stranger = arp_frame(detail::ArpOperation::request, {10, 0, 0, 50}, detail::kBroadcastMac);
+  stranger[detail::kEthernetHeader + 14 + 3] = std::byte{33};  // sender 10.0.0.33
+  REQUIRE(raw.link->inject(stranger));
+  CHECK(raw.receive(out) == 0);
+  CHECK(raw.counters().rx_drop_not_for_us == 2);
+  REQUIRE(raw.a->enqueue(kPeer, to_bytes("to the new MAC")));
+  REQUIRE(raw.a->enqueue(PeerAddress::v4({10, 0, 0, 33}, 9000), to_bytes("unknown")));
+  REQUIRE(raw.a->flush().ok());
+  auto frames = raw.link->capture();
+  REQUIRE(frames.size() == 2);
+  REQUIRE(as_arp(frames[0]));  // 10.0.0.33 still has to be resolved (its request leaves at once)
+  CHECK(as_arp(frames[0])->target_ip == Ipv4Address{10, 0, 0, 33});
+  CHECK(std::memcmp(frames[1].data(), moved.data(), 6) == 0);
 }
 
 TEST_CASE("dpdk: off-link destinations go through the gateway", "[dpdk_io][dpdk][port][raw]") {
@@ -558,7 +443,7 @@ TEST_CASE("dpdk: off-link destinations go through the gateway", "[dpdk_io][dpdk]
   frames = raw.link->capture();
   REQUIRE(frames.size() == 1);
   CHECK(std::memcmp(frames[0].data(), kPeerMac.data(), 6) == 0);
-  const auto parsed = detail::parse_frame(frames[0], {kPeerMac, {192, 168, 5, 5}, 443});
+  const auto parsed = detail::parse_frame(frames[0], {kPeerMac, {192, 168, 5, 5}});
   REQUIRE(parsed.kind == detail::FrameKind::udp);
   CHECK(parsed.payload_length == 11);
 }

@@ -20,44 +20,12 @@
 #include "dpdk_io/datagram_io.hpp"
 #include "dpdk_io/memory_pair.hpp"
 #include "dpdk_io/udp_socket.hpp"
+#include "test_payloads.hpp"
 #include "udp_socket_syscalls.hpp"
 
 namespace hoplink::dio::test {
 
 using namespace std::chrono_literals;
-
-// A received datagram copied out of the backend's buffers.
-struct Copied {
-  PeerAddress from;
-  std::vector<std::byte> payload;
-};
-
-inline std::vector<std::byte> to_bytes(std::string_view text) {
-  std::vector<std::byte> bytes(text.size());
-  std::memcpy(bytes.data(), text.data(), text.size());
-  return bytes;
-}
-
-// `size` bytes (at least 4) starting with `sequence` (little endian), then a pattern derived from it, so that
-// a wrong, shifted or torn payload is caught by payload_matches().
-inline std::vector<std::byte> numbered(std::uint32_t sequence, std::size_t size) {
-  std::vector<std::byte> bytes(std::max<std::size_t>(size, 4));
-  std::memcpy(bytes.data(), &sequence, 4);
-  for (std::size_t i = 4; i < bytes.size(); ++i)
-    bytes[i] = static_cast<std::byte>((sequence * 31 + i) & 0xff);
-  return bytes;
-}
-
-inline std::uint32_t sequence_of(std::span<const std::byte> payload) {
-  std::uint32_t sequence = std::numeric_limits<std::uint32_t>::max();
-  if (payload.size() >= 4) std::memcpy(&sequence, payload.data(), 4);
-  return sequence;
-}
-
-inline bool payload_matches(std::span<const std::byte> payload, std::size_t size) {
-  const auto expected = numbered(sequence_of(payload), size);
-  return payload.size() == expected.size() && std::memcmp(payload.data(), expected.data(), size) == 0;
-}
 
 inline bool same_bytes(std::span<const std::byte> a, std::span<const std::byte> b) {
   return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size()) == 0);

@@ -14,7 +14,8 @@ namespace {
 using namespace hoplink::dio::detail;
 using Bytes = std::vector<std::byte>;
 
-const LocalIdentity kLocal{{0x02, 0x00, 0x00, 0x00, 0x00, 0x01}, {10, 0, 0, 1}, 5000};
+const LocalIdentity kLocal{{0x02, 0x00, 0x00, 0x00, 0x00, 0x01}, {10, 0, 0, 1}};
+constexpr std::uint16_t kLocalPort = 5000;
 
 // Points the frame at kLocal and makes the IPv4 header checksum and the UDP / ICMP checksums valid, so that
 // the checks after them are reached. Leaves lengths alone: they are the fuzzer's to get wrong.
@@ -31,7 +32,7 @@ void fix_up(Bytes& frame, std::uint8_t flags) {
   const std::span<std::byte> segment = ip.subspan(header_length, total_length - header_length);
   const std::uint8_t protocol = std::to_integer<std::uint8_t>(ip[9]);
   if (protocol == kProtocolUdp && segment.size() >= kUdpHeader) {
-    store16(segment, 2, kLocal.port);
+    store16(segment, 2, kLocalPort);
     store16(segment, 6, 0);
     const std::size_t udp_length = load16(segment, 4);
     if ((flags & 4) == 0 && udp_length >= kUdpHeader && udp_length <= segment.size()) {
@@ -64,13 +65,14 @@ void check_udp(std::span<const std::byte> frame, const ParsedFrame& parsed) {
   fields.destination_mac = parsed.source_mac;
   fields.source_ip = kLocal.ip;
   fields.destination_ip = parsed.source_ip;
-  fields.source_port = kLocal.port;
+  fields.source_port = kLocalPort;
   fields.destination_port = parsed.source_port;
   write_udp_headers(reply, fields, ChecksumMode::software);
-  const LocalIdentity them{parsed.source_mac, parsed.source_ip, parsed.source_port};
+  const LocalIdentity them{parsed.source_mac, parsed.source_ip};
   const ParsedFrame back = parse_frame(reply, them);
   FUZZ_CHECK(back.kind == FrameKind::udp);
-  FUZZ_CHECK(back.source_port == kLocal.port && back.source_ip == kLocal.ip);
+  FUZZ_CHECK(back.source_port == kLocalPort && back.source_ip == kLocal.ip);
+  FUZZ_CHECK(back.destination_port == parsed.source_port);
   FUZZ_CHECK(back.payload_length == parsed.payload_length);
   FUZZ_CHECK(std::equal(reply.begin() + static_cast<std::ptrdiff_t>(back.payload_offset), reply.end(),
                         frame.begin() + static_cast<std::ptrdiff_t>(parsed.payload_offset)));
@@ -84,6 +86,11 @@ void check_arp(std::span<const std::byte> frame, const ParsedFrame& parsed) {
   std::array<std::byte, kMinimumFrame> rebuilt{};
   packet->serialize_frame(rebuilt, kBroadcastMac);
   const ParsedFrame again = parse_frame(rebuilt, kLocal);
+  // The rebuilt frame comes from the packet's sender MAC: no frame may come from a group MAC.
+  if (is_group_mac(packet->sender_mac)) {
+    FUZZ_CHECK(again.reason == DropReason::bad_address);
+    return;
+  }
   FUZZ_CHECK(again.kind == FrameKind::arp);
   const auto reparsed =
       ArpPacket::parse(std::span(rebuilt).subspan(again.payload_offset, again.payload_length));
@@ -98,7 +105,8 @@ void check_arp(std::span<const std::byte> frame, const ParsedFrame& parsed) {
   static int parked_tokens = 0;
   now += std::chrono::milliseconds(250);
   table.learn(packet->sender_ip, packet->sender_mac, now, [](void*, const MacAddress&) {});
-  FUZZ_CHECK(table.lookup(packet->sender_ip, now) == packet->sender_mac || table.entry_count() == 8);
+  bool refresh = false;
+  FUZZ_CHECK(table.lookup(packet->sender_ip, now, refresh) == packet->sender_mac || table.entry_count() == 8);
   (void)table.park(packet->target_ip, &parked_tokens, now);
   table.poll(
       now, [](const Ipv4Address&) {}, [](void*) {});

@@ -6,18 +6,12 @@
 #include <string>
 #include <vector>
 
+#include "options_test_support.hpp"
+
 using namespace hoplink;
 using namespace hoplink::transport;
 
-namespace {
-
-Options parse(std::vector<std::string> words) {
-  std::vector<const char*> argv{"hoplink"};
-  for (const auto& word : words) argv.push_back(word.c_str());
-  return parse_options(static_cast<int>(argv.size()), argv.data());
-}
-
-}  // namespace
+using test::parse;
 
 TEST_CASE("no arguments means managed mode with the documented defaults") {
   const auto options = parse({});

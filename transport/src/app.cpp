@@ -14,6 +14,7 @@ namespace hoplink::transport {
 App::App(const Options& options, pt::Messages& messages)
     : options_(options),
       log_(messages, options.log_level),
+      datagrams_(options, log_),
       host_(io_, options.stack),
       registry_(options.link.max_links),
       signals_(io_, SIGINT, SIGTERM),
@@ -33,9 +34,9 @@ DatagramTransport& App::transport(const std::string& name) {
   auto& slot = transports_[name];
   if (!slot) {
     if (name == "dtls") {
-      slot = std::make_unique<DtlsTransport>(io_, host_, log_, options_, state_directory_);
+      slot = std::make_unique<DtlsTransport>(io_, host_, datagrams_, log_, options_, state_directory_);
     } else {
-      slot = std::make_unique<SctpTransport>(io_, host_, log_, options_);
+      slot = std::make_unique<SctpTransport>(io_, host_, datagrams_, log_, options_);
     }
   }
   return *slot;
@@ -72,6 +73,10 @@ void App::set_outbound_bind(std::optional<PeerAddress> v4, std::optional<PeerAdd
 
 Result<void, std::string> App::use_proxy(const std::vector<std::string>& names, const pt::ProxyUri& proxy,
                                          std::chrono::milliseconds timeout) {
+  if (options_.io != "udp") {
+    return fail("the SOCKS5 proxy is reached through kernel sockets: TOR_PT_PROXY needs --io udp, not --io " +
+                options_.io);
+  }
   ClientProxy check{proxy, log_, {}};
   if (auto granted =
           ProxyAssociation(io_, check, PeerAddress::v4({0, 0, 0, 0}, 0)).associate_blocking(timeout);
@@ -208,6 +213,7 @@ void App::report_status() {
       add_field(fields, "PROXY_DROPPED",
                 p.dropped_no_relay + p.dropped_too_big + p.dropped_not_from_relay + p.dropped_malformed);
     }
+    for (auto& field : datagrams_.status_fields()) fields.push_back(std::move(field));
     log_.messages().status(name, fields);
   }
 }

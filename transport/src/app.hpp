@@ -10,6 +10,7 @@
 
 #include "asio.hpp"
 #include "client_session.hpp"
+#include "datagram_io_factory.hpp"
 #include "datagram_transport.hpp"
 #include "link_registry.hpp"
 #include "logger.hpp"
@@ -69,6 +70,7 @@ class App {
 
   const Options& options_;
   Logger log_;
+  DatagramIoFactory datagrams_;  // outlives the transports, whose endpoints it opened
   asio::io_context io_;
   SctpHost host_;
   LinkRegistry registry_;

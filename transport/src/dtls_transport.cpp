@@ -33,8 +33,8 @@ sctp::AssociationConfig inside_dtls(sctp::AssociationConfig config) {
 
 }  // namespace
 
-DtlsTransport::DtlsTransport(asio::io_context& io, SctpHost& host, Logger& log, const Options& options,
-                             std::string state_directory)
+DtlsTransport::DtlsTransport(asio::io_context& io, SctpHost& host, DatagramIoFactory& datagrams, Logger& log,
+                             const Options& options, std::string state_directory)
     : io_(io),
       host_(host),
       log_(log),
@@ -44,7 +44,7 @@ DtlsTransport::DtlsTransport(asio::io_context& io, SctpHost& host, Logger& log, 
       // Often enough that a closed link's socket goes soon after it (descriptors are counted by operators).
       client_sweep_(
           io, [this] { close_finished_clients(); }, std::chrono::milliseconds(500)),
-      endpoints_(io, host, options, [this](Endpoint& endpoint, const dio::ReceivedDatagram& datagram) {
+      endpoints_(io, host, datagrams, [this](Endpoint& endpoint, const dio::ReceivedDatagram& datagram) {
         on_datagram(endpoint, datagram);
       }) {}
 

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "asio.hpp"
+#include "datagram_io_factory.hpp"
 #include "datagram_port.hpp"
 #include "datagram_transport.hpp"
 #include "dtls/identity.hpp"
@@ -56,8 +57,8 @@ class DtlsTransport final : public DatagramTransport, private DtlsPeerOwner {
  public:
   // `state_directory`: where the server's identity lives (TOR_PT_STATE_LOCATION, --state-dir); empty: a new
   // identity in memory for this run only.
-  DtlsTransport(asio::io_context& io, SctpHost& host, Logger& log, const Options& options,
-                std::string state_directory);
+  DtlsTransport(asio::io_context& io, SctpHost& host, DatagramIoFactory& datagrams, Logger& log,
+                const Options& options, std::string state_directory);
   ~DtlsTransport() override;
   DtlsTransport(const DtlsTransport&) = delete;
   DtlsTransport& operator=(const DtlsTransport&) = delete;

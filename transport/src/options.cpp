@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "dpdk_options.hpp"
 #include "transport_registry.hpp"
 
 namespace hoplink::transport {
@@ -47,6 +48,7 @@ struct RawValues {
   long long dtls_handshake_timeout_ms = 0;
   std::size_t dtls_max_half_open = 0;
   unsigned sack_frequency = 0, initial_cwnd = 0, max_burst = 0;
+  DpdkOptionValues dpdk;
 };
 
 // The per-link options, shared by the command line and TOR_PT_SERVER_TRANSPORT_OPTIONS.
@@ -105,6 +107,7 @@ struct Descriptions {
   po::options_description link{"Links (also TOR_PT_SERVER_TRANSPORT_OPTIONS keys, e.g. sctp:mtu=1280)"};
   po::options_description sctp{"SCTP stack (process-wide)"};
   po::options_description dtls{"DTLS (the dtls transport)"};
+  po::options_description dpdk{"DPDK datagram backend (--io dpdk)"};
   po::options_description all;
 };
 
@@ -116,7 +119,7 @@ void describe(Descriptions& d, RawValues& raw, Options& options) {
       ("version", po::bool_switch(&options.version), "print the version and exit")                      //
       ("config", po::value(&raw.config), "read more options from this file (one name=value per line)")  //
       ("io", po::value(&options.io)->default_value(options.io),
-       "datagram I/O backend: udp (kernel socket)")  //
+       "datagram I/O backend: udp (kernel socket) or dpdk (Ethernet frames through a DPDK port)")  //
       ("udp-socket-buffer", po::value(&options.udp_socket_buffer)->default_value(options.udp_socket_buffer),
        "SO_SNDBUF/SO_RCVBUF of the UDP socket, bytes")  //
       ("log-level", po::value(&raw.log_level)->default_value(raw.log_level),
@@ -159,15 +162,16 @@ void describe(Descriptions& d, RawValues& raw, Options& options) {
       ("fp", po::value(&options.dtls.fingerprint),
        "client with --remote: the bridge certificate's SHA-256 fingerprint (the fp= of its bridge line); "
        "through SOCKS it comes from the bridge line");
-  d.all.add(d.general).add(d.unmanaged).add(d.link).add(d.sctp).add(d.dtls);
+  raw.dpdk.describe(d.dpdk);
+  d.all.add(d.general).add(d.unmanaged).add(d.link).add(d.sctp).add(d.dtls).add(d.dpdk);
 }
 
 void convert(const RawValues& raw, Options& options) {
   options.log_level = to_severity(raw.log_level);
   check_range(raw.status_s, 0, 86400, "status-interval");
   options.status_interval = std::chrono::seconds(raw.status_s);
-  if (options.io != "udp") {
-    throw OptionsError("--io: unknown backend '" + options.io + "' (available: udp)");
+  if (options.io != "udp" && options.io != "dpdk") {
+    throw OptionsError("--io: unknown backend '" + options.io + "' (available: udp, dpdk)");
   }
   check_range(static_cast<long long>(options.udp_socket_buffer), 64 * 1024, 1LL << 30, "udp-socket-buffer");
   auto cc = sctp::parse_congestion_control(raw.cc);
@@ -192,6 +196,14 @@ void convert(const RawValues& raw, Options& options) {
   check_range(static_cast<long long>(raw.dtls_max_half_open), 1, 1'000'000, "dtls-max-half-open");
   options.dtls.handshake_timeout = std::chrono::milliseconds(raw.dtls_handshake_timeout_ms);
   options.dtls.max_half_open = raw.dtls_max_half_open;
+  if (options.io == "dpdk") {
+    options.dpdk = raw.dpdk.convert();
+    if (options.link.association.mtu + 28 > options.dpdk.mtu) {
+      throw OptionsError("--mtu " + std::to_string(options.link.association.mtu) +
+                         " does not fit --dpdk-mtu " + std::to_string(options.dpdk.mtu) +
+                         " with 28 bytes of IP and UDP headers");
+    }
+  }
 
   if (!raw.listen.empty()) options.listen = to_address(raw.listen, "listen");
   if (!raw.remote.empty()) options.remote = to_address(raw.remote, "remote");

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/peer_address.hpp"
+#include "dpdk_io/dpdk_port.hpp"
 #include "pt/messages.hpp"
 #include "sctp/association.hpp"
 #include "sctp/stack.hpp"
@@ -55,6 +56,7 @@ struct Options {
   // Every mode.
   std::string io = "udp";
   std::size_t udp_socket_buffer = 4 * 1024 * 1024;
+  dio::DpdkConfig dpdk;  // --io dpdk: the port, our address, the idle policy
   sctp::StackConfig stack;
   LinkOptions link;
   DtlsOptions dtls;

@@ -36,13 +36,14 @@ void SctpTransport::RemotePeer::send_packet(std::span<const std::byte> packet) {
   endpoint.port->send(address, packet);
 }
 
-SctpTransport::SctpTransport(asio::io_context& io, SctpHost& host, Logger& log, const Options& options)
+SctpTransport::SctpTransport(asio::io_context& io, SctpHost& host, DatagramIoFactory& datagrams, Logger& log,
+                             const Options& options)
     : io_(io),
       host_(host),
       log_(log),
       options_(options),
       reaper_(io, [this] { forget_idle_peers(); }),
-      endpoints_(io, host, options, [this](Endpoint& endpoint, const dio::ReceivedDatagram& datagram) {
+      endpoints_(io, host, datagrams, [this](Endpoint& endpoint, const dio::ReceivedDatagram& datagram) {
         on_datagram(endpoint, datagram);
       }) {}
 

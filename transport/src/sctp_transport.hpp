@@ -13,6 +13,7 @@
 
 #include "asio.hpp"
 #include "common/result.hpp"
+#include "datagram_io_factory.hpp"
 #include "datagram_port.hpp"
 #include "datagram_transport.hpp"
 #include "idle_reaper.hpp"
@@ -33,7 +34,8 @@ struct TransportCounters {
 
 class SctpTransport final : public DatagramTransport {
  public:
-  SctpTransport(asio::io_context& io, SctpHost& host, Logger& log, const Options& options);
+  SctpTransport(asio::io_context& io, SctpHost& host, DatagramIoFactory& datagrams, Logger& log,
+                const Options& options);
   ~SctpTransport() override;
   SctpTransport(const SctpTransport&) = delete;
   SctpTransport& operator=(const SctpTransport&) = delete;

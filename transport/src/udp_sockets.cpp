@@ -1,21 +1,15 @@
 #include "udp_sockets.hpp"
 
-#include "dpdk_io/udp_socket.hpp"
-
 namespace hoplink::transport {
 
 Result<std::unique_ptr<DatagramPort>, std::string> open_datagram_port(asio::io_context& io, SctpHost& host,
-                                                                      const Options& options,
+                                                                      DatagramIoFactory& datagrams,
                                                                       const PeerAddress& bind,
                                                                       DatagramPort::Handler on_datagram,
                                                                       ClientProxy* proxy) {
-  dio::UdpSocketConfig config;
-  config.bind = bind;
-  config.socket_buffer_bytes = options.udp_socket_buffer;
-  config.gro = proxy == nullptr;  // see Socks5UdpIo
-  auto socket = dio::open_udp_socket(config);
-  if (!socket.ok()) return fail(socket.error());
-  std::unique_ptr<dio::DatagramIo> backend = std::move(socket).value();
+  auto opened = proxy != nullptr ? datagrams.open_for_proxy(bind) : datagrams.open(bind);
+  if (!opened.ok()) return fail(opened.error());
+  std::unique_ptr<dio::DatagramIo> backend = std::move(opened).value();
   // A proxied socket flushes what waited for the relay as soon as there is one. The port owns the socket and
   // so outlives the callback.
   auto port_slot = std::make_shared<DatagramPort*>(nullptr);

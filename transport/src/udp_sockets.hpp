@@ -13,6 +13,7 @@
 
 #include "asio.hpp"
 #include "common/result.hpp"
+#include "datagram_io_factory.hpp"
 #include "datagram_port.hpp"
 #include "datagram_transport.hpp"
 #include "options.hpp"
@@ -21,11 +22,11 @@
 
 namespace hoplink::transport {
 
-// A started DatagramPort on `bind` (port 0: the kernel picks), with the socket options from `options`; the
-// SCTP host settles after each received round. With `proxy` (client sockets under TOR_PT_PROXY) every
-// datagram goes through the proxy's UDP relay.
+// A started DatagramPort on `bind` (port 0: any free port), from the --io backend; the SCTP host settles
+// after each received round. With `proxy` (client sockets under TOR_PT_PROXY) every datagram goes through the
+// proxy's UDP relay.
 Result<std::unique_ptr<DatagramPort>, std::string> open_datagram_port(asio::io_context& io, SctpHost& host,
-                                                                      const Options& options,
+                                                                      DatagramIoFactory& datagrams,
                                                                       const PeerAddress& bind,
                                                                       DatagramPort::Handler on_datagram,
                                                                       ClientProxy* proxy = nullptr);
@@ -61,8 +62,8 @@ class UdpEndpoints {
   };
   using Handler = std::function<void(Endpoint& endpoint, const dio::ReceivedDatagram& datagram)>;
 
-  UdpEndpoints(asio::io_context& io, SctpHost& host, const Options& options, Handler on_datagram)
-      : io_(io), host_(host), options_(options), on_datagram_(std::move(on_datagram)) {}
+  UdpEndpoints(asio::io_context& io, SctpHost& host, DatagramIoFactory& datagrams, Handler on_datagram)
+      : io_(io), host_(host), datagrams_(datagrams), on_datagram_(std::move(on_datagram)) {}
 
   Result<Endpoint*, std::string> serve(const PeerAddress& bind) {
     if (server_) return fail(std::string("already serving"));
@@ -117,7 +118,7 @@ class UdpEndpoints {
     auto endpoint = std::make_unique<Endpoint>(host_, server);
     auto* raw = endpoint.get();
     auto port = open_datagram_port(
-        io_, host_, options_, bind,
+        io_, host_, datagrams_, bind,
         [this, raw](const dio::ReceivedDatagram& datagram) { on_datagram_(*raw, datagram); },
         server ? nullptr : proxy_);
     if (!port.ok()) return fail(port.error());
@@ -128,7 +129,7 @@ class UdpEndpoints {
 
   asio::io_context& io_;
   SctpHost& host_;
-  const Options& options_;
+  DatagramIoFactory& datagrams_;
   Handler on_datagram_;
   std::unique_ptr<Endpoint> server_;
   std::unique_ptr<Endpoint> client_v4_;

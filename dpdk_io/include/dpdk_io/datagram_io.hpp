@@ -6,6 +6,7 @@
 // No heap allocation per datagram on either path. Not thread-safe: one owner, one thread.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -13,8 +14,8 @@
 #include <string>
 #include <string_view>
 
-#include "common/result.hpp"
 #include "common/peer_address.hpp"
+#include "common/result.hpp"
 
 namespace hoplink::dio {
 
@@ -44,6 +45,15 @@ struct IoCounters {
   std::uint64_t tx_errors = 0;           // the send syscall refused a datagram (it is dropped)
 };
 
+// How the event loop polls a backend that has no readiness descriptor (DPDK): keep polling while traffic
+// flows and for `busy_poll` after it stops, then poll every `idle_sleep` (or sooner when the descriptor of
+// prepare_wait() polls readable). Busy polling gives the lowest latency and costs a whole core; sleeping
+// costs up to `idle_sleep` of latency on the first datagram after a pause and almost no CPU.
+struct PollPolicy {
+  std::chrono::microseconds busy_poll{200};
+  std::chrono::microseconds idle_sleep{1000};  // 0: never sleep (poll continuously, a core at 100%)
+};
+
 class DatagramIo {
  public:
   virtual ~DatagramIo() = default;
@@ -68,6 +78,16 @@ class DatagramIo {
   // A file descriptor that polls readable when receive_burst() has work and writable when flush() can make
   // progress; -1 when the backend has no such descriptor and must be polled (DPDK, the in-memory pair).
   virtual int readiness_fd() const = 0;
+
+  // Polled backends (readiness_fd() == -1) only. poll_policy() says how to poll. Before sleeping the caller
+  // calls prepare_wait(): it arms the backend's wake-ups (DPDK: rx interrupts where the driver has them, and
+  // datagrams another endpoint of the same port received for this one) and returns a descriptor that polls
+  // readable when there may be work before the sleep ends, or -1 when there is none (sleep the whole
+  // idle_sleep). The descriptor stays owned by the backend and is the same on every call. After waking,
+  // whatever woke it, the caller calls end_wait() and then receive_burst().
+  virtual PollPolicy poll_policy() const { return {}; }
+  virtual int prepare_wait() { return -1; }
+  virtual void end_wait() {}
 
   // The bound local address (with the real port after binding port 0).
   virtual PeerAddress local_address() const = 0;
