@@ -13,6 +13,7 @@ another, joined by a veth pair.
    load the wire itself drops some frames, injected or not). Fragments are the exception on af_packet: the
    kernel keeps them for reassembly before DPDK sees anything (netns.VDEVS), so 0 is expected there.
 2. Roles swapped: a DPDK client resolves the kernel server by ARP itself and moves --client-mib each way.
+   Then the dtls transport with the bridge on DPDK, --client-mib each way.
 3. Phase 1 again on net_af_xdp, where frames reach DPDK before the kernel: fragments counted too.
 4. net_tap with rx interrupts (tap offers them, and checksum offload): two transfers with an idle pause
    between them, the second waking the port from its interrupt wait (DPDK_RX_INTERRUPT_WAKEUPS).
@@ -167,6 +168,35 @@ def phase_dpdk_client(a, pair, workdir):
           "no frame of the kernel peer failed a checksum")
 
 
+def phase_dtls(a, pair, workdir):
+    """The dtls transport on DPDK: the DPDK bridge's DTLS sessions (one per client link, each from its own
+    UDP port of the kernel client) share the interface with nothing else; the bytes must arrive as over
+    sctp."""
+    log(f"dtls: DPDK server (net_af_packet) <- kernel UDP client, {a.client_mib} MiB each way")
+    pair.forget_neighbours()
+    nbytes = a.client_mib * MIB
+    procs = {}
+
+    def start_hoplinks(orport):
+        procs["server"] = Proc("dtls-dpdk-server", [a.hoplink, "server", "--transport", "dtls", "--listen",
+                                                    f"0.0.0.0:{PORT}", "--orport", orport, "--status-interval", "1",
+                                                    *netns.dpdk_args(pair.if_a, f"{pair.tag}d", f"{DPDK_IP}/24")],
+                               ns=pair.ns_a, workdir=workdir)
+        line = procs["server"].expect("SMETHOD ", 30)
+        fields = line.split()
+        fp = fields[3].split("fp=", 1)[1] if len(fields) > 3 and "fp=" in fields[3] else ""
+        check(fields[2] == f"{DPDK_IP}:{PORT}" and len(fp) == 64, f"the DPDK dtls server serves with fp= ({line})")
+        procs["client"] = Proc("dtls-udp-client", [a.hoplink, "client", "--transport", "dtls", "--listen",
+                                                   "127.0.0.1:0", "--remote", f"{DPDK_IP}:{PORT}", "--fp", fp],
+                               ns=pair.ns_b, workdir=workdir)
+        return procs["client"].expect("CMETHOD ", 10).split()[3]
+
+    results = pump_pair(pair.ns_a, pair.ns_b, start_hoplinks, nbytes, a.transfer_timeout, workdir, "dtls")
+    status = finish(results, a.client_mib, procs["client"], procs["server"])
+    check(status.get("DTLS_HANDSHAKES_OK", 0) >= 1 and status.get("DTLS_COOKIES_SENT", 0) >= 1,
+          "the DPDK bridge answered with a cookie, then completed the DTLS handshake")
+
+
 def phase_tap(a, tag, workdir):
     """net_tap with rx interrupts: the kernel of the same namespace is the peer, through the tap interface
     DPDK creates. Idle between two transfers, the port sleeps on its rx interrupt (1 s timer fallback) and
@@ -232,6 +262,7 @@ def main():
             f"({pair.if_b} {pair.mac_b}, kernel {KERNEL_IP})")
         phase_dpdk_server(a, pair, workdir, "af_packet", a.mib)
         phase_dpdk_client(a, pair, workdir)
+        phase_dtls(a, pair, workdir)
         phase_dpdk_server(a, pair, workdir, "af_xdp", a.xdp_mib)
         phase_tap(a, pair.tag, workdir)
     except (Failure, RuntimeError, subprocess.TimeoutExpired) as e:
