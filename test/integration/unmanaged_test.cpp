@@ -53,21 +53,3 @@ TEST_CASE("unmanaged client (SOCKS5) to an unmanaged server --ext-orport --auth-
   CHECK(r.bridge->client_hash_ok);
   CHECK(r.bridge->transport == "sctp");
 }
-
-TEST_CASE(
-    "unmanaged dtls server --state-dir: the directory is made (0700) and holds the identity and bridge line",
-    "[unmanaged]") {
-  TempDir dir;
-  const auto state = dir / "not" / "there" / "yet";
-  auto server = start_unmanaged(dir, "server",
-                                {"--transport", "dtls", "--listen", "127.0.0.1:0", "--orport", "127.0.0.1:9",
-                                 "--state-dir", state.string()},
-                                "server");
-  INFO(server.process->describe());
-  REQUIRE(std::filesystem::is_directory(state));
-  CHECK((std::filesystem::status(state).permissions() & std::filesystem::perms::all) ==
-        std::filesystem::perms::owner_all);
-  CHECK(std::filesystem::exists(state / "hoplink_dtls_key.pem"));
-  CHECK(std::filesystem::exists(state / "hoplink_bridgeline.txt"));
-  CHECK(server.method.args.count("fp") == 1);
-}

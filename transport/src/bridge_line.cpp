@@ -1,23 +1,13 @@
 #include "bridge_line.hpp"
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
 
 namespace hoplink::transport {
-
-Result<void, std::string> make_state_directory(const std::string& path) {
-  std::error_code ec;
-  std::filesystem::create_directories(path, ec);
-  if (ec) return fail("cannot create " + path + ": " + ec.message());
-  if (::chmod(path.c_str(), 0700) != 0) return fail("cannot chmod " + path + ": " + std::strerror(errno));
-  return {};
-}
 
 std::string bridge_line(const ServedTransport& served) {
   std::string host = served.address.is_unspecified() ? "<IP ADDRESS>" : served.address.host_string();

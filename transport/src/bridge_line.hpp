@@ -1,5 +1,5 @@
-// The state directory (TOR_PT_STATE_LOCATION, --state-dir) and what hoplink keeps there for operators:
-// hoplink_bridgeline.txt, the Bridge lines to hand to clients, written like obfs4's obfs4_bridgeline.txt.
+// hoplink_bridgeline.txt: the Bridge lines an operator hands to clients, written like obfs4's
+// obfs4_bridgeline.txt.
 #pragma once
 
 #include <string>
@@ -18,9 +18,6 @@ struct ServedTransport {
   PeerAddress address;  // as bound; an unspecified address becomes "<IP ADDRESS>"
   pt::Args args;        // bridge-line arguments, k=v separated by spaces
 };
-
-// mkdir -p with mode 0700 for what it creates, as tor expects of TOR_PT_STATE_LOCATION.
-Result<void, std::string> make_state_directory(const std::string& path);
 
 // "Bridge sctp 192.0.2.1:4433 <FINGERPRINT>[ k=v ...]"
 std::string bridge_line(const ServedTransport& served);

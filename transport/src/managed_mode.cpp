@@ -1,4 +1,10 @@
 // Managed mode: tor launched us; the environment says what to do (pt-spec.txt).
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
 #include "app.hpp"
 #include "bridge_line.hpp"
 #include "modes.hpp"
@@ -8,6 +14,15 @@
 namespace hoplink::transport {
 
 namespace {
+
+// mkdir -p with mode 0700 for what it creates, as tor expects of TOR_PT_STATE_LOCATION.
+Result<void, std::string> make_state_directory(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::create_directories(path, ec);
+  if (ec) return fail("cannot create " + path + ": " + ec.message());
+  if (::chmod(path.c_str(), 0700) != 0) return fail("cannot chmod " + path + ": " + std::strerror(errno));
+  return {};
+}
 
 std::vector<std::string> expand(const std::vector<std::string>& requested) {
   std::vector<std::string> names;

@@ -22,13 +22,6 @@ int run_client(const Options& options, pt::Messages& messages) {
 }
 
 int run_server(const Options& options, pt::Messages& messages) {
-  if (!options.state_dir.empty()) {
-    if (auto made = make_state_directory(options.state_dir); !made.ok()) {
-      messages.smethod_error(options.transport, "--state-dir: " + made.error());
-      messages.smethods_done();
-      return 1;
-    }
-  }
   App app(options, messages);
   app.set_state_directory(options.state_dir);
   OrPortTarget target;
