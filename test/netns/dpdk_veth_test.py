@@ -169,9 +169,8 @@ def phase_dpdk_client(a, pair, workdir):
 
 
 def phase_dtls(a, pair, workdir):
-    """The dtls transport on DPDK: the DPDK bridge's DTLS sessions (one per client link, each from its own
-    UDP port of the kernel client) share the interface with nothing else; the bytes must arrive as over
-    sctp."""
+    """The dtls transport with the bridge on DPDK: cookie exchange, handshake and records all cross the DPDK
+    interface; the bytes must arrive as they do over sctp."""
     log(f"dtls: DPDK server (net_af_packet) <- kernel UDP client, {a.client_mib} MiB each way")
     pair.forget_neighbours()
     nbytes = a.client_mib * MIB
