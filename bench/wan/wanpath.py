@@ -27,6 +27,14 @@ from pathlib import Path
 SKIP = 77  # ctest's SKIP_RETURN_CODE
 IP_A, IP_B = "198.18.0.1", "198.18.0.2"
 
+# The paths of bench/run-wan-bench and ./run demo --path: name -> (RTT ms, bottleneck Mbit/s, random loss).
+PATHS = {
+    "50ms-0": (50, 200, 0.0),
+    "50ms-0.1": (50, 200, 0.001),
+    "50ms-1": (50, 200, 0.01),
+    "150ms-0.1": (150, 50, 0.001),
+}
+
 _PROCS = []
 _NAMESPACES = []
 _COUNTER = [0]
@@ -139,6 +147,13 @@ class Proc:
         if self in _PROCS:
             _PROCS.remove(self)
         return self.p.returncode
+
+
+def path_args(rtt_ms, rate_mbit, loss):
+    """wanem options for a path: RTT/2 each way, the rate both ways, a drop-tail queue of one BDP, random
+    loss both ways."""
+    queue = int(rate_mbit * 1e6 * rtt_ms / 1e3 / 8)
+    return ["--delay-ms", rtt_ms / 2, "--rate-mbit", rate_mbit, "--queue-bytes", queue, "--loss", loss]
 
 
 def add_namespace(ns):
