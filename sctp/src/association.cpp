@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "external_cc.hpp"
 #include "internal.hpp"
 #include "socket_options.hpp"
 
@@ -21,6 +22,7 @@ constexpr std::size_t kProbeSize = 16 * 1024;  // one read while looking for not
 constexpr std::size_t kMinDirectRead = 1024;   // smaller user buffers are filled through the stash
 constexpr std::size_t kMaxPiece = 64 * 1024;   // bytes per usrsctp_sendv (one SCTP message)
 constexpr std::size_t kMinPiece = 1024;        // below this a refused send waits for writable
+constexpr std::chrono::milliseconds kStatsInterval{100};
 
 }  // namespace
 
@@ -117,6 +119,12 @@ void Association::Impl::probe() {
 
 int Association::Impl::refresh() {
   if (so == nullptr) return 0;
+  // usrsctp frees an association that ends (SHUTDOWN-COMPLETE, ABORT, dead peer) before we see it end:
+  // keep its path's state from time to time for stats() after the close.
+  if (stack != nullptr && state == AssociationState::open && stack->now - stats_taken >= kStatsInterval) {
+    stats_taken = stack->now;
+    if (const auto last = live_stats()) closed_stats = *last;
+  }
   int events = usrsctp_get_events(so);
   if ((events & SCTP_EVENT_ERROR) != 0) {
     if (const int err = detail::socket_error(so); err != 0) {
@@ -172,7 +180,9 @@ void Association::Impl::finish(CloseReason reason, bool abortive) {
   state = AssociationState::closed;
   writable_wanted = false;
   if (so != nullptr) {
+    if (const auto last = live_stats()) closed_stats = *last;
     if (abortive) detail::set_abortive_close(so);
+    detail::ExternalCc::unbind(so);
     usrsctp_close(so);
     so = nullptr;
   }
@@ -185,6 +195,7 @@ void Association::Impl::finish(CloseReason reason, bool abortive) {
 void Association::Impl::detach() {
   if (so != nullptr) {
     detail::set_abortive_close(so);
+    detail::ExternalCc::unbind(so);
     usrsctp_close(so);
     so = nullptr;
   }
@@ -235,6 +246,7 @@ std::size_t Association::Impl::send(std::span<const std::byte> bytes) {
   }
   if (total < bytes.size()) writable_wanted = true;
   bytes_sent += total;
+  if (total > 0) note_traffic();
   return total;
 }
 
@@ -269,6 +281,7 @@ ReceiveResult Association::Impl::receive(std::span<std::byte> out) {
   }
   if (n > 0) {
     bytes_received += n;
+    note_traffic();
     if (eos_seen && stack != nullptr) stack->mark(slot);  // end_of_stream is owed: on_readable again
     return {n, false};
   }
@@ -299,18 +312,36 @@ void Association::Impl::abort() {
 }
 
 AssociationStats Association::Impl::stats() const {
-  AssociationStats s;
+  AssociationStats s = so != nullptr ? live_stats().value_or(closed_stats) : closed_stats;
+  s.send_buffer = config.send_buffer;
+  s.receive_buffer = config.receive_buffer;
   s.bytes_sent = bytes_sent;
   s.bytes_received = bytes_received;
-  if (so != nullptr) {
-    if (const auto status = detail::association_status(so)) {
-      s.srtt_ms = status->srtt_ms;
-      s.rto_ms = status->rto_ms;
-      s.cwnd_bytes = status->cwnd_bytes;
-      s.peer_rwnd_bytes = status->peer_rwnd_bytes;
-      s.unacked_chunks = status->unacked_chunks;
-      s.pending_chunks = status->pending_chunks;
-    }
+  return s;
+}
+
+std::optional<AssociationStats> Association::Impl::live_stats() const {
+  struct usrsctp_cc_info info {};
+  if (so == nullptr || usrsctp_get_cc_info(so, &info) != 0) return std::nullopt;  // no association any more
+  AssociationStats s;
+  s.last_rtt_us = info.last_rtt_us;
+  s.flight_bytes = info.flight;
+  s.t3_timeouts = info.t3_timeouts;
+  s.fast_retransmits = info.fast_retransmits;
+  s.retransmitted_chunks = info.retransmitted_chunks;
+  if (const auto status = detail::association_status(so)) {
+    s.srtt_ms = status->srtt_ms;
+    s.rto_ms = status->rto_ms;
+    s.cwnd_bytes = status->cwnd_bytes;
+    s.peer_rwnd_bytes = status->peer_rwnd_bytes;
+    s.unacked_chunks = status->unacked_chunks;
+    s.pending_chunks = status->pending_chunks;
+  }
+  if (const auto cc = detail::ExternalCc::stats(so)) {
+    s.min_rtt_us = static_cast<std::uint32_t>(cc->bbr.min_rtt.count());
+    s.pacing_rate_bytes_per_s = cc->bbr.pacing_rate_bytes_per_s;
+    s.bandwidth_bytes_per_s = cc->bbr.max_bw_bytes_per_s;
+    s.cc_state = cc::to_string(cc->bbr.state);
   }
   return s;
 }

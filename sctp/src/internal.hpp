@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "sctp/association.hpp"
+#include "sctp/buffer_tuning.hpp"
 #include "sctp/stack.hpp"
 
 struct socket;
@@ -49,12 +50,28 @@ struct Association::Impl {
 
   std::uint64_t bytes_sent = 0;
   std::uint64_t bytes_received = 0;
+  AssociationStats closed_stats;  // the path's state when last seen alive (stats() after close)
+
+  // Buffer tuning (sctp/buffer_tuning.hpp): config.send_buffer / receive_buffer hold the current sizes.
+  BufferLimits buffer_limits;
+  bool tuning_listed = false;  // in Stack::Impl::tuning
+  Clock::time_point last_tuned{};
+  Clock::time_point last_moved{};
+  std::uint64_t sent_at_tune = 0;
+  std::uint64_t received_at_tune = 0;
+  void start_tuning(Clock::time_point now);
+  // Returns whether to stay on the tuning list (bytes moved, or the buffers are above their start).
+  bool tune_buffers(Clock::time_point now);
+  void note_traffic();
+  Clock::time_point stats_taken{};
 
   std::size_t send(std::span<const std::byte> bytes);
   ReceiveResult receive(std::span<std::byte> out);
   void shutdown();
   void abort();
   AssociationStats stats() const;
+  // The path's state from usrsctp; empty once usrsctp has freed the association.
+  std::optional<AssociationStats> live_stats() const;
   std::size_t buffered_amount() const;
 
   // Called by dispatch_events before the callbacks: reads the socket state and the notifications that are
@@ -106,6 +123,8 @@ struct Stack::Impl {
   std::vector<std::uint32_t> dirty;  // slots marked by upcalls or by our own state changes
   std::unordered_map<std::uint64_t, std::uint32_t> slot_by_ports;
   std::size_t live_associations = 0;
+  std::vector<std::uint32_t> tuning;  // slots whose buffers are tuned: recently active, or grown
+  Clock::time_point last_tuning_round{};
 
   std::optional<std::uint32_t> listener_slot;
   AssociationConfig listener_config;
@@ -144,6 +163,7 @@ struct Stack::Impl {
   void accept_pending();
   void run_association(std::uint32_t slot);
   void check_dead_peers();
+  void tune_buffers();
 };
 
 }  // namespace hoplink::sctp

@@ -30,13 +30,15 @@ std::string_view to_string(CongestionControl cc) {
       return "htcp";
     case CongestionControl::rtcc:
       return "rtcc";
+    case CongestionControl::bbr:
+      return "bbr";
   }
   return "unknown";
 }
 
 std::optional<CongestionControl> parse_congestion_control(std::string_view name) {
   for (auto cc : {CongestionControl::rfc2581, CongestionControl::hstcp, CongestionControl::htcp,
-                  CongestionControl::rtcc}) {
+                  CongestionControl::rtcc, CongestionControl::bbr}) {
     if (name == to_string(cc)) return cc;
   }
   return std::nullopt;

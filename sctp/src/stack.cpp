@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "external_cc.hpp"
 #include "internal.hpp"
 #include "sctp/crc32c.hpp"
 #include "socket_options.hpp"
@@ -173,6 +174,7 @@ Result<std::unique_ptr<Association>, std::string> Stack::Impl::connect(PeerToken
   impl->events = &events;
   impl->state = AssociationState::connecting;
   impl->last_heard = now;
+  impl->start_tuning(now);
   impl->slot = allocate_slot(so, impl.get(), false);
   usrsctp_set_upcall(so, detail::library_upcall(),
                      reinterpret_cast<void*>(static_cast<std::uintptr_t>(impl->slot)));
@@ -191,6 +193,7 @@ Result<std::unique_ptr<Association>, std::string> Stack::Impl::connect(PeerToken
     impl->stack = nullptr;
     return fail(std::move(error));
   }
+  detail::ExternalCc::bind(so);
   if (local_port) {
     impl->port_key = port_key(peer.value, *local_port, config.remote_port);
     slot_by_ports[*impl->port_key] = impl->slot;
@@ -268,6 +271,7 @@ void Stack::Impl::handle_timers(Clock::time_point t) {
     }
   }
   check_dead_peers();
+  tune_buffers();
 }
 
 // ---- Stack -----------------------------------------------------------------------------------------------
@@ -333,6 +337,15 @@ bool Stack::receive_packet(PeerToken from, std::span<const std::byte> packet) {
 
 void Stack::handle_timers(std::chrono::steady_clock::time_point now) {
   impl_->handle_timers(now);
+}
+
+std::optional<std::chrono::steady_clock::time_point> Stack::next_pacing_release() const {
+  const detail::ExternalCc* cc = detail::library_external_cc();
+  return cc != nullptr ? cc->next_release() : std::nullopt;
+}
+
+void Stack::release_paced(std::chrono::steady_clock::time_point now) {
+  if (detail::ExternalCc* cc = detail::library_external_cc()) cc->release_due(now);
 }
 
 bool Stack::has_associations() const {

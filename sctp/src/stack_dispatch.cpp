@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <usrsctp.h>
 
+#include "external_cc.hpp"
 #include "internal.hpp"
 #include "socket_options.hpp"
 #include "usrsctp_library.hpp"
@@ -59,11 +60,13 @@ void Stack::Impl::accept_pending() {
     impl->config = accepted;
     impl->state = AssociationState::open;
     impl->last_heard = now;
+    impl->start_tuning(now);
     impl->slot = allocate_slot(so, impl.get(), false);
     impl->port_key = port_key(token, listener_config.remote_port, ntohs(from.sconn_port));
     slot_by_ports[*impl->port_key] = impl->slot;
     usrsctp_set_upcall(so, detail::library_upcall(),
                        reinterpret_cast<void*>(static_cast<std::uintptr_t>(impl->slot)));
+    detail::ExternalCc::bind(so);
     ++peer_it->second.associations;
     ++live_associations;
     ++counters.associations_accepted;

@@ -1,16 +1,37 @@
 // The guarded process-wide usrsctp instance and the C trampolines it calls.
 #include "usrsctp_library.hpp"
 
+#include <sys/time.h>
 #include <usrsctp.h>
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
+
+#include "external_cc.hpp"
 
 namespace hoplink::sctp::detail {
 namespace {
 
 std::atomic<bool> g_claimed{false};
 LibraryCallbacks g_callbacks;
+std::function<std::chrono::steady_clock::time_point()> g_clock;
+std::unique_ptr<ExternalCc> g_external_cc;
+
+std::chrono::steady_clock::time_point clock_now(void* /*context*/) {
+  return g_clock ? g_clock() : std::chrono::steady_clock::now();
+}
+
+// usrsctp's time, from the Stack's monotonic clock. An offset keeps it far from 0, which some of usrsctp's
+// code reads as "not set".
+void usrsctp_clock(struct timeval* tv) {
+  constexpr std::int64_t kOffsetSeconds = 1'000'000;
+  const auto us =
+      std::chrono::duration_cast<std::chrono::microseconds>(clock_now(nullptr).time_since_epoch());
+  const std::int64_t total = us.count() + kOffsetSeconds * 1'000'000;
+  tv->tv_sec = static_cast<time_t>(total / 1'000'000);
+  tv->tv_usec = static_cast<suseconds_t>(total % 1'000'000);
+}
 
 int conn_output(void* addr, void* buffer, std::size_t length, std::uint8_t /*tos*/, std::uint8_t /*set_df*/) {
   const auto token = static_cast<std::uint32_t>(reinterpret_cast<std::uintptr_t>(addr));
@@ -37,6 +58,8 @@ std::uint32_t cc_module(CongestionControl cc) {
       return 2;  // SCTP_CC_HTCP
     case CongestionControl::rtcc:
       return 3;  // SCTP_CC_RTCC
+    case CongestionControl::bbr:
+      return SCTP_CC_EXTERNAL;  // hoplink's patch 0003: cc::Bbr through ExternalCc's hooks
   }
   return 0;
 }
@@ -113,6 +136,12 @@ bool library_start(const StackConfig& config, const LibraryCallbacks& callbacks,
     return false;
   }
   g_callbacks = callbacks;
+  g_clock = config.clock;
+  usrsctp_set_clock(&usrsctp_clock);
+  if (config.congestion_control == CongestionControl::bbr) {
+    g_external_cc = std::make_unique<ExternalCc>(&clock_now, nullptr, config.initial_cwnd_mtus);
+    g_external_cc->install();
+  }
   usrsctp_init_nothreads(0, &conn_output, nullptr);
   // We compute and check CRC32c per peer (hardware crc32 instead of usrsctp's tables; none inside DTLS).
   usrsctp_enable_crc32c_offload();
@@ -130,13 +159,21 @@ bool library_stop() {
   for (int i = 0; i < kAttempts; ++i) {
     if (usrsctp_finish() == 0) {
       g_callbacks = {};
+      g_external_cc.reset();
+      usrsctp_set_clock(nullptr);
+      g_clock = nullptr;
       g_claimed.store(false);
       return true;
     }
     usrsctp_handle_timers(100);
   }
+  // usrsctp still holds associations (and their BBR state): the hooks stay installed for them.
   g_callbacks = {};
   return false;
+}
+
+ExternalCc* library_external_cc() {
+  return g_external_cc.get();
 }
 
 void (*library_upcall())(struct socket*, void*, int) {

@@ -25,6 +25,10 @@ bool library_start(const StackConfig& config, const LibraryCallbacks& callbacks,
 // false when usrsctp kept refusing: the library then stays claimed and no new Stack can be created.
 bool library_stop();
 
+class ExternalCc;
+// The BBR hooks and pacer, while the Stack runs congestion control bbr; null otherwise.
+ExternalCc* library_external_cc();
+
 // The upcall to install on sockets; its argument is the slot number.
 void (*library_upcall())(struct socket*, void*, int);
 

@@ -71,8 +71,11 @@ Harness& Harness::instance() {
 }
 
 Harness::Harness() : now_(Clock::time_point{} + std::chrono::hours(1)) {
+  // usrsctp reads the fake clock too (RTT samples, retransmission ages, BBR), so that time is one.
+  StackConfig config;
+  config.clock = [this] { return now_; };
   auto created = Stack::create(
-      StackConfig{}, [this](PeerToken to, std::span<const std::byte> packet) { on_packet(to, packet); });
+      config, [this](PeerToken to, std::span<const std::byte> packet) { on_packet(to, packet); });
   if (!created) FAIL("Stack::create: " << created.error());
   stack_ = std::move(created.value());
   client_peer_ = stack_->register_peer(true);
@@ -143,6 +146,10 @@ void Harness::pump(std::chrono::milliseconds step) {
   }
   now_ += step;
   stack_->handle_timers(now_);
+  // Pacing (bbr) releases, at the step's granularity.
+  if (const auto release = stack_->next_pacing_release(); release && *release <= now_) {
+    stack_->release_paced(now_);
+  }
   stack_->dispatch_events();
 }
 

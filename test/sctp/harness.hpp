@@ -1,7 +1,7 @@
 // Two SCTP endpoints in one process: usrsctp is process-global, so every test shares one Stack (a singleton)
 // hosting both sides. Packets the client side sends to its peer token are delivered to the server side as
 // coming from the server's peer token, and back, through in-memory queues with optional impairment; a fake
-// clock drives the timers.
+// clock drives the timers and is the time usrsctp reads (StackConfig::clock).
 #pragma once
 
 #include <chrono>

@@ -22,6 +22,9 @@ struct AssociationConfig {
   std::size_t mtu = 1200;  // SCTP packet size in bytes (the UDP payload, or the DTLS record payload)
   std::size_t send_buffer = 1024 * 1024;     // SO_SNDBUF: bytes accepted by send() but not yet acked
   std::size_t receive_buffer = 1024 * 1024;  // SO_RCVBUF: the advertised receive window
+  // When not 0, both grow with the path toward twice its bandwidth-delay product, up to this, and return to
+  // the sizes above when the association idles (sctp/buffer_tuning.hpp).
+  std::size_t max_window = 16 * 1024 * 1024;
   std::chrono::milliseconds heartbeat_interval{5000};
   // A peer that answers nothing (data or heartbeats) for about this long is declared dead:
   // on_closed(peer_unreachable). Tuned through the path/association retransmission limits.
@@ -46,15 +49,28 @@ struct ReceiveResult {
   bool end_of_stream = false;  // the peer shut down and every byte it sent has been read
 };
 
+// The path's state and counters. After the association closed: as they were when its socket closed.
 struct AssociationStats {
   std::uint64_t bytes_sent = 0;      // accepted by send()
   std::uint64_t bytes_received = 0;  // returned by receive()
   std::uint32_t srtt_ms = 0;
+  std::uint32_t last_rtt_us = 0;  // the latest RTT sample
   std::uint32_t rto_ms = 0;
   std::uint32_t cwnd_bytes = 0;
+  std::uint32_t flight_bytes = 0;
   std::uint32_t peer_rwnd_bytes = 0;
+  std::size_t send_buffer = 0;     // as tuned now
+  std::size_t receive_buffer = 0;  // as tuned now
   std::uint32_t unacked_chunks = 0;
   std::uint32_t pending_chunks = 0;
+  std::uint32_t t3_timeouts = 0;           // retransmission timeouts
+  std::uint32_t fast_retransmits = 0;      // chunks declared lost by gap reports
+  std::uint32_t retransmitted_chunks = 0;  // chunks sent more than once
+  // Congestion control bbr only (0 / empty otherwise):
+  std::uint32_t min_rtt_us = 0;
+  std::uint64_t pacing_rate_bytes_per_s = 0;
+  std::uint64_t bandwidth_bytes_per_s = 0;  // the model's bottleneck bandwidth estimate (BBR.max_bw)
+  std::string_view cc_state;                // "startup", "probe_bw_cruise", ... (static strings)
 };
 
 // Callbacks are run only by Stack::dispatch_events(), never from inside a usrsctp call. They may call any

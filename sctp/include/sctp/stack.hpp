@@ -22,13 +22,16 @@
 
 namespace hoplink::sctp {
 
-enum class CongestionControl : std::uint8_t { rfc2581, hstcp, htcp, rtcc };
+// rfc2581 .. rtcc: usrsctp's own modules (Reno-like, unpaced). bbr: hoplink's BBR (cc::Bbr,
+// draft-ietf-ccwg-bbr) through usrsctp's SCTP_CC_EXTERNAL module, paced by the Stack (next_pacing_release /
+// release_paced).
+enum class CongestionControl : std::uint8_t { rfc2581, hstcp, htcp, rtcc, bbr };
 std::string_view to_string(CongestionControl cc);
 std::optional<CongestionControl> parse_congestion_control(std::string_view name);
 
 // Process-wide settings (usrsctp sysctls), applied once before the first socket exists.
 struct StackConfig {
-  CongestionControl congestion_control = CongestionControl::hstcp;
+  CongestionControl congestion_control = CongestionControl::bbr;
   std::chrono::milliseconds rto_min{200};
   std::chrono::milliseconds rto_max{5000};
   std::chrono::milliseconds rto_initial{1000};
@@ -36,6 +39,9 @@ struct StackConfig {
   std::uint32_t sack_frequency = 2;      // SACK every Nth packet
   std::uint32_t initial_cwnd_mtus = 10;  // initial congestion window, in packets
   std::uint32_t max_burst = 0;           // 0: no burst limit
+  // The time usrsctp reads (RTT samples, cookies, congestion control), monotonic. Empty: steady_clock::now.
+  // Tests hand in a simulated clock and pass the same time to handle_timers().
+  std::function<std::chrono::steady_clock::time_point()> clock;
 };
 
 struct StackCounters {
@@ -89,6 +95,12 @@ class Stack {
   // Advances usrsctp's timers to `now`. Call at least every timer_tick while has_associations().
   void handle_timers(std::chrono::steady_clock::time_point now);
   static constexpr std::chrono::milliseconds timer_tick{10};
+
+  // Pacing (congestion control bbr): the earliest time at which an association held back by its pacer may
+  // send again, and the call that lets it (packets leave through the PacketSink; then dispatch_events()).
+  // Finer than timer_tick: the loop arms a timer of its own for it.
+  std::optional<std::chrono::steady_clock::time_point> next_pacing_release() const;
+  void release_paced(std::chrono::steady_clock::time_point now);
   bool has_associations() const;
 
   // Runs the AssociationEvents callbacks and accept handlers for everything usrsctp signalled since the last
