@@ -90,7 +90,8 @@ TEST_CASE("2% random loss each way: every byte still arrives, in order", "[impai
 
 namespace {
 
-// A queue overflowing somewhere on the path: 300 datagrams in a row lost in one direction, once.
+// A queue overflowing somewhere on the path: up to 300 datagrams in a row lost in one direction, once, within
+// 200 ms (an unpaced sender loses 300 at once; a paced one on loopback has far fewer in flight).
 void burst_loss_link(bool to_bridge, bool to_client) {
   BridgePair pair;
   UdpRelay relay(pair.bridge(), {.drop = 0,
@@ -99,13 +100,15 @@ void burst_loss_link(bool to_bridge, bool to_client) {
                                  .seed = 1,
                                  .burst_after = 500,
                                  .burst_to_bridge = to_bridge ? 300u : 0u,
-                                 .burst_to_client = to_client ? 300u : 0u});
+                                 .burst_to_client = to_client ? 300u : 0u,
+                                 .burst_duration = std::chrono::milliseconds(200)});
   auto r = link_via(pair, relay, {.seed = 4, .up = 4'000'000, .down = 4'000'000}, timeouts::kBulk);
   auto s = relay.stats();
   INFO(r.describe());
   INFO(relay_summary(s));
   INFO(pair.describe());
-  CHECK(s.dropped == (to_bridge ? 300u : 0u) + (to_client ? 300u : 0u));
+  CHECK(s.dropped >= (to_bridge ? 20u : 0u) + (to_client ? 20u : 0u));
+  CHECK(s.dropped <= (to_bridge ? 300u : 0u) + (to_client ? 300u : 0u));
   CHECK(r.ok());
 }
 

@@ -5,6 +5,7 @@
 #include <csignal>
 
 #include "dtls_transport.hpp"
+#include "path_status.hpp"
 #include "sctp_transport.hpp"
 #include "tcp_endpoint.hpp"
 #include "transport_registry.hpp"
@@ -206,6 +207,7 @@ void App::report_status() {
                            {"SCTP_PACKETS_OUT", std::to_string(stack.packets_out)},
                            {"SCTP_BAD_CHECKSUM", std::to_string(stack.dropped_bad_checksum)}};
     for (auto& field : transport->status_fields()) fields.push_back(std::move(field));
+    append_path_totals(fields, registry_);
     if (auto proxy = proxies_.find(name); proxy != proxies_.end()) {
       const auto& p = proxy->second->counters;
       add_field(fields, "PROXY_ASSOCIATIONS", p.associations);

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "path_status.hpp"
+
 namespace hoplink::transport {
 
 Link::Link(LinkContext context, std::uint64_t id, tcp::socket socket,
@@ -128,6 +130,8 @@ void Link::finish(const std::string& why) {
   totals.bytes_to_peer += bytes_to_peer_;
   totals.bytes_from_peer += bytes_from_peer_;
   const bool orderly = association_closed_ && close_reason_ == sctp::CloseReason::shutdown_complete;
+  const auto path = path_stats();
+  if (path) totals.closed_paths.add(*path);
   const auto summary = "link " + std::to_string(id_) + " " + description_ + " closed (" + why + ") after " +
                        std::to_string(static_cast<long long>(seconds)) + " s, " +
                        std::to_string(bytes_to_peer_) + " bytes to peer, " +
@@ -137,15 +141,21 @@ void Link::finish(const std::string& why) {
   } else {
     context_.log.notice(summary);
   }
-  context_.log.messages().status(context_.transport,
-                                 {{"LINK", std::to_string(id_)},
-                                  {"EVENT", "closed"},
-                                  {"REASON", orderly ? "orderly" : why},
-                                  {"BYTES_TO_PEER", std::to_string(bytes_to_peer_)},
-                                  {"BYTES_FROM_PEER", std::to_string(bytes_from_peer_)},
-                                  {"SECONDS", std::to_string(static_cast<long long>(seconds))}});
+  PathFields fields{{"LINK", std::to_string(id_)},
+                    {"EVENT", "closed"},
+                    {"REASON", orderly ? "orderly" : why},
+                    {"BYTES_TO_PEER", std::to_string(bytes_to_peer_)},
+                    {"BYTES_FROM_PEER", std::to_string(bytes_from_peer_)},
+                    {"SECONDS", std::to_string(static_cast<long long>(seconds))}};
+  if (path) append_path_fields(fields, *path);
+  context_.log.messages().status(context_.transport, fields);
   close_now();
   context_.registry.remove(id_);
+}
+
+std::optional<sctp::AssociationStats> Link::path_stats() const {
+  if (!association_) return std::nullopt;
+  return association_->stats();
 }
 
 void Link::close_now() {

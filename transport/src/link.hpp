@@ -40,6 +40,7 @@ class Link final : public Closable,
   // Takes over the association's events and starts relaying. The registry keeps the link alive.
   void start();
   void close_now() override;
+  std::optional<sctp::AssociationStats> path_stats() const override;
 
  private:
   // TCP -> association

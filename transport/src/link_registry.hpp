@@ -3,8 +3,11 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
+
+#include "sctp/association.hpp"
 
 namespace hoplink::transport {
 
@@ -14,6 +17,20 @@ class Closable {
   virtual ~Closable() = default;
   // Closes the socket and aborts the association now; must leave nothing referring to the SCTP stack.
   virtual void close_now() = 0;
+  // The SCTP path of a link that has one (for the periodic STATUS totals).
+  virtual std::optional<sctp::AssociationStats> path_stats() const { return std::nullopt; }
+};
+
+// Retransmission counters of SCTP paths, summed.
+struct PathCounters {
+  std::uint64_t t3_timeouts = 0;
+  std::uint64_t fast_retransmits = 0;
+  std::uint64_t retransmitted_chunks = 0;
+  void add(const sctp::AssociationStats& s) {
+    t3_timeouts += s.t3_timeouts;
+    fast_retransmits += s.fast_retransmits;
+    retransmitted_chunks += s.retransmitted_chunks;
+  }
 };
 
 struct LinkTotals {
@@ -22,6 +39,7 @@ struct LinkTotals {
   std::uint64_t refused = 0;  // over --max-links, or a failed handshake
   std::uint64_t bytes_to_peer = 0;
   std::uint64_t bytes_from_peer = 0;
+  PathCounters closed_paths;  // of the links closed so far
 };
 
 class LinkRegistry {
@@ -39,6 +57,14 @@ class LinkRegistry {
     auto entries = std::move(entries_);
     entries_.clear();
     for (auto& [id, entry] : entries) entry->close_now();
+  }
+
+  // Calls f(stats) for every live entry with an SCTP path.
+  template <class F>
+  void for_each_path(F&& f) const {
+    for (const auto& [id, entry] : entries_) {
+      if (const auto stats = entry->path_stats()) f(*stats);
+    }
   }
 
   LinkTotals& totals() { return totals_; }

@@ -1,5 +1,6 @@
 #include "options.hpp"
 
+#include <algorithm>
 #include <boost/program_options.hpp>
 #include <fstream>
 #include <sstream>
@@ -41,8 +42,8 @@ pt::Severity to_severity(const std::string& text) {
 
 // Values read by the description; converted and range-checked afterwards.
 struct RawValues {
-  std::string listen, remote, orport, ext_orport, cc = "hstcp", log_level = "notice", config;
-  std::size_t mtu = 0, send_buffer = 0, receive_buffer = 0, max_links = 0;
+  std::string listen, remote, orport, ext_orport, cc = "bbr", log_level = "notice", config;
+  std::size_t mtu = 0, send_buffer = 0, receive_buffer = 0, max_window = 0, max_links = 0;
   long long heartbeat_ms = 0, dead_peer_ms = 0, connect_timeout_ms = 0, handshake_timeout_ms = 0;
   long long rto_min_ms = 0, rto_max_ms = 0, rto_initial_ms = 0, delayed_sack_ms = 0, status_s = 0;
   long long dtls_handshake_timeout_ms = 0;
@@ -59,9 +60,12 @@ void add_link_options(po::options_description& description, RawValues& raw, cons
        "SCTP packet size in bytes, i.e. the UDP payload (576..9000); no path MTU discovery runs inside "
        "UDP")  //
       ("send-buffer", po::value(&raw.send_buffer)->default_value(a.send_buffer),
-       "bytes per link queued for sending and not yet acknowledged")  //
+       "bytes per link queued for sending and not yet acknowledged, at the start")  //
       ("receive-buffer", po::value(&raw.receive_buffer)->default_value(a.receive_buffer),
-       "bytes per link the peer may send ahead (receive window)")  //
+       "bytes per link the peer may send ahead (receive window), at the start")  //
+      ("max-window", po::value(&raw.max_window)->default_value(a.max_window),
+       "bytes up to which a link's send buffer and receive window grow, toward twice its path's "
+       "bandwidth-delay product, returning to their start when it idles; 0: they never grow")  //
       ("heartbeat-interval", po::value(&raw.heartbeat_ms)->default_value(a.heartbeat_interval.count()),
        "milliseconds between heartbeats on an idle link")  //
       ("dead-peer-timeout", po::value(&raw.dead_peer_ms)->default_value(a.dead_peer_timeout.count()),
@@ -86,6 +90,11 @@ void convert_link_values(const RawValues& raw, LinkOptions& link) {
   check_range(static_cast<long long>(raw.mtu), 576, 9000, "mtu");
   check_range(static_cast<long long>(raw.send_buffer), 16 * 1024, 256LL * 1024 * 1024, "send-buffer");
   check_range(static_cast<long long>(raw.receive_buffer), 16 * 1024, 256LL * 1024 * 1024, "receive-buffer");
+  if (raw.max_window != 0) {
+    check_range(static_cast<long long>(raw.max_window),
+                static_cast<long long>(std::max(raw.send_buffer, raw.receive_buffer)), 256LL * 1024 * 1024,
+                "max-window");
+  }
   check_range(raw.heartbeat_ms, 100, 3'600'000, "heartbeat-interval");
   check_range(raw.dead_peer_ms, 500, 3'600'000, "dead-peer-timeout");
   check_range(raw.connect_timeout_ms, 100, 600'000, "connect-timeout");
@@ -95,6 +104,7 @@ void convert_link_values(const RawValues& raw, LinkOptions& link) {
   link.association.mtu = raw.mtu;
   link.association.send_buffer = raw.send_buffer;
   link.association.receive_buffer = raw.receive_buffer;
+  link.association.max_window = raw.max_window;
   link.association.heartbeat_interval = std::chrono::milliseconds(raw.heartbeat_ms);
   link.association.dead_peer_timeout = std::chrono::milliseconds(raw.dead_peer_ms);
   link.connect_timeout = std::chrono::milliseconds(raw.connect_timeout_ms);
@@ -140,10 +150,12 @@ void describe(Descriptions& d, RawValues& raw, Options& options) {
        "server: directory for hoplink_bridgeline.txt and the dtls certificate (managed mode uses "
        "TOR_PT_STATE_LOCATION; without it a dtls server makes a certificate for this run only)");
   add_link_options(d.link, raw, defaults.link);
-  d.sctp.add_options()                                                                                     //
-      ("cc", po::value(&raw.cc)->default_value(raw.cc), "congestion control: rfc2581, hstcp, htcp, rtcc")  //
-      ("rto-min", po::value(&raw.rto_min_ms)->default_value(s.rto_min.count()), "minimum RTO, ms")         //
-      ("rto-max", po::value(&raw.rto_max_ms)->default_value(s.rto_max.count()), "maximum RTO, ms")         //
+  d.sctp.add_options()  //
+      ("cc", po::value(&raw.cc)->default_value(raw.cc),
+       "congestion control: bbr (BBR, paced by hoplink), or usrsctp's unpaced Reno-like modules rfc2581, "
+       "hstcp, htcp, rtcc")                                                                         //
+      ("rto-min", po::value(&raw.rto_min_ms)->default_value(s.rto_min.count()), "minimum RTO, ms")  //
+      ("rto-max", po::value(&raw.rto_max_ms)->default_value(s.rto_max.count()), "maximum RTO, ms")  //
       ("rto-initial", po::value(&raw.rto_initial_ms)->default_value(s.rto_initial.count()),
        "initial RTO, ms")  //
       ("delayed-sack", po::value(&raw.delayed_sack_ms)->default_value(s.delayed_sack.count()),
@@ -175,7 +187,7 @@ void convert(const RawValues& raw, Options& options) {
   }
   check_range(static_cast<long long>(options.udp_socket_buffer), 64 * 1024, 1LL << 30, "udp-socket-buffer");
   auto cc = sctp::parse_congestion_control(raw.cc);
-  if (!cc) throw OptionsError("--cc: expected rfc2581, hstcp, htcp or rtcc, got '" + raw.cc + "'");
+  if (!cc) throw OptionsError("--cc: expected bbr, rfc2581, hstcp, htcp or rtcc, got '" + raw.cc + "'");
   options.stack.congestion_control = *cc;
   check_range(raw.rto_min_ms, 10, 60'000, "rto-min");
   check_range(raw.rto_max_ms, raw.rto_min_ms, 600'000, "rto-max");

@@ -4,7 +4,8 @@
 
 namespace hoplink::transport {
 
-SctpHost::SctpHost(asio::io_context& io, const sctp::StackConfig& config) : io_(io), timer_(io) {
+SctpHost::SctpHost(asio::io_context& io, const sctp::StackConfig& config)
+    : io_(io), timer_(io), pacing_timer_(io) {
   auto stack = sctp::Stack::create(config, [this](sctp::PeerToken to, std::span<const std::byte> packet) {
     // Called from inside usrsctp: only hand the bytes on.
     auto found = peers_.find(to.value);
@@ -17,6 +18,7 @@ SctpHost::SctpHost(asio::io_context& io, const sctp::StackConfig& config) : io_(
 SctpHost::~SctpHost() {
   *alive_ = false;
   timer_.cancel();
+  pacing_timer_.cancel();
   // Destroying the stack closes what is left, and usrsctp sends ABORTs through the sink: the routing table
   // must still exist then.
   stack_.reset();
@@ -62,6 +64,21 @@ void SctpHost::settle() {
   settle_posted_ = false;
   stack_->dispatch_events();
   for (auto& [id, flush] : flushers_) flush();
+  arm_pacing_timer();
+}
+
+void SctpHost::arm_pacing_timer() {
+  const auto next = stack_->next_pacing_release();
+  if (!next || (pacing_armed_ && pacing_deadline_ <= *next)) return;
+  pacing_armed_ = true;
+  pacing_deadline_ = *next;
+  pacing_timer_.expires_at(*next);
+  pacing_timer_.async_wait([this, alive = alive_](const error_code& ec) {
+    if (!*alive || ec == asio::error::operation_aborted) return;
+    pacing_armed_ = false;
+    stack_->release_paced(std::chrono::steady_clock::now());
+    settle();  // the released packets go out, and the timer is armed for the next release
+  });
 }
 
 void SctpHost::settle_soon() {

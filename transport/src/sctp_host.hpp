@@ -58,9 +58,15 @@ class SctpHost {
 
  private:
   void arm_timer();
+  // Congestion control bbr: a microsecond timer for the next association its pacer holds back (usrsctp's
+  // own timers tick every 10 ms, far too coarse: 200 Mbit/s is a packet every 48 us).
+  void arm_pacing_timer();
 
   asio::io_context& io_;
   asio::steady_timer timer_;
+  asio::steady_timer pacing_timer_;
+  std::chrono::steady_clock::time_point pacing_deadline_{};
+  bool pacing_armed_ = false;
   std::unique_ptr<sctp::Stack> stack_;
   std::unordered_map<std::uint32_t, Peer*> peers_;
   std::map<std::uint64_t, std::function<void()>> flushers_;

@@ -59,6 +59,12 @@ void UdpRelay::forward(int fd, const Endpoint& to, std::vector<std::uint8_t> byt
     std::uint64_t seen = to_bridge ? stats_.to_bridge : stats_.to_client;
     std::uint64_t burst = to_bridge ? impairment_.burst_to_bridge : impairment_.burst_to_client;
     bool in_burst = seen > impairment_.burst_after && seen <= impairment_.burst_after + burst;
+    if (in_burst && impairment_.burst_duration.count() > 0) {
+      auto& started = burst_started_[to_bridge ? 1 : 0];
+      const auto now = std::chrono::steady_clock::now();
+      if (!started) started = now;
+      in_burst = now - *started < impairment_.burst_duration;
+    }
     if (in_burst || chance(impairment_.drop)) {
       ++stats_.dropped;
       return;

@@ -4,9 +4,11 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -19,10 +21,13 @@ struct RelayImpairment {
   double duplicate = 0;  // probability a datagram is sent twice
   double reorder = 0;    // probability a datagram is held back and sent after the next one
   std::uint32_t seed = 1;
-  // After `burst_after` datagrams in a direction, drop that many in a row (a queue overflowing).
+  // After `burst_after` datagrams in a direction, drop that many in a row (a queue overflowing), for at most
+  // `burst_duration` from the first drop when that is set: a queue overflows for a while, not for ever, and a
+  // sender whose window is small (a paced one on loopback) sends only one retransmission per timeout then.
   std::uint64_t burst_after = 0;
   std::uint64_t burst_to_bridge = 0;
   std::uint64_t burst_to_client = 0;
+  std::chrono::milliseconds burst_duration{0};
 };
 
 struct RelayStats {
@@ -61,6 +66,7 @@ class UdpRelay {
   std::uint64_t rng_;
   mutable std::mutex mutex_;
   RelayStats stats_;
+  std::optional<std::chrono::steady_clock::time_point> burst_started_[2];  // to the client, to the bridge
   std::thread thread_;
 };
 
