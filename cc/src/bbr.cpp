@@ -56,11 +56,14 @@ Bbr::Impl::Impl(const BbrConfig& config, Time now)
   enter_startup();
 }
 
-SentPacket Bbr::Impl::on_packet_sent(Time now, std::uint32_t size, std::uint64_t in_flight) {
+SentPacket Bbr::Impl::on_packet_sent(Time now, std::uint32_t size, std::uint64_t in_flight,
+                                     bool retransmission) {
   handle_restart_from_idle(now.count(), in_flight);
   // C.is_cwnd_limited: this packet fills cwnd (no other full packet would fit after it).
   if (in_flight + size + smss > cwnd) cwnd_limited_in_round = true;
-  return sampler.on_sent(now, size, in_flight);
+  SentPacket packet = sampler.on_sent(now, size, in_flight);
+  packet.is_retransmission = retransmission;
+  return packet;
 }
 
 void Bbr::Impl::on_packet_lost(Time now, const SentPacket& packet) {
@@ -140,8 +143,8 @@ Bbr::~Bbr() = default;
 Bbr::Bbr(Bbr&&) noexcept = default;
 Bbr& Bbr::operator=(Bbr&&) noexcept = default;
 
-SentPacket Bbr::on_packet_sent(Time now, std::uint32_t size, std::uint64_t in_flight) {
-  return impl_->on_packet_sent(now, size, in_flight);
+SentPacket Bbr::on_packet_sent(Time now, std::uint32_t size, std::uint64_t in_flight, bool retransmission) {
+  return impl_->on_packet_sent(now, size, in_flight, retransmission);
 }
 void Bbr::on_app_limited(std::uint64_t in_flight) {
   impl_->sampler.mark_app_limited(in_flight);

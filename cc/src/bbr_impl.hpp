@@ -43,7 +43,7 @@ struct Bbr::Impl {
   Impl(const BbrConfig& config, Time now);
 
   // --- bbr.cpp: entry points ---
-  SentPacket on_packet_sent(Time now, std::uint32_t size, std::uint64_t in_flight);
+  SentPacket on_packet_sent(Time now, std::uint32_t size, std::uint64_t in_flight, bool retransmission);
   void on_packet_lost(Time now, const SentPacket& packet);
   void on_ack_done(Time now, std::uint64_t in_flight);
   void on_retransmission_timeout(Time now, std::uint64_t in_flight);

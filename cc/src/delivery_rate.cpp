@@ -47,7 +47,8 @@ void DeliveryRateSampler::on_acked(Time now, const SentPacket& packet) {
     rs_.is_app_limited = packet.is_app_limited;
     rs_.tx_in_flight = packet.tx_in_flight;
     rs_.newest_send_time_us = packet.send_time_us;
-    rs_.rtt_us = delivered_time_us_ - packet.send_time_us;
+    // Karn: the ACK of a retransmission may be the earlier copy's, and would give a far too short RTT.
+    rs_.rtt_us = packet.is_retransmission ? -1 : delivered_time_us_ - packet.send_time_us;
     send_elapsed_us_ = packet.send_time_us - packet.first_send_time_us;
     ack_elapsed_us_ = delivered_time_us_ - packet.delivered_time_us;
     newest_packet_id_ = packet.packet_id;

@@ -56,9 +56,11 @@ struct HookTable {
     std::unique_ptr<Path> path(static_cast<Path*>(p));
     if (g_cc != nullptr) g_cc->stop_waiting(*path);
   }
-  static void chunk_sent(void* p, std::uint64_t* chunk, std::uint32_t bytes, std::uint32_t flight) {
+  static void chunk_sent(void* p, std::uint64_t* chunk, std::uint32_t bytes, std::uint32_t flight,
+                         int retransmission) {
     auto& path = *static_cast<Path*>(p);
-    const cc::SentPacket sent = path.bbr.on_packet_sent(g_cc->model_time(g_cc->now()), bytes, flight);
+    const cc::SentPacket sent =
+        path.bbr.on_packet_sent(g_cc->model_time(g_cc->now()), bytes, flight, retransmission != 0);
     std::memcpy(chunk, &sent, sizeof sent);
     path.unpaced_bytes += bytes;
   }

@@ -94,5 +94,28 @@ TEST_CASE("a moved-from BBR can be replaced") {
   CHECK(a.cwnd() == 10 * kMss);
 }
 
+TEST_CASE("a retransmission acked at once gives no RTT sample (Karn)") {
+  Bbr bbr(BbrConfig{}, Time(0));
+  // One clean round: min RTT 50 ms.
+  const SentPacket first = bbr.on_packet_sent(Time(0), kMss, 0);
+  bbr.on_packet_acked(Time(50'000), first);
+  bbr.on_ack_done(Time(50'000), 0);
+  REQUIRE(bbr.stats().min_rtt == std::chrono::microseconds(50'000));
+  // A chunk sent again after a timeout; the ACK of its first copy arrives 0.5 ms later.
+  const SentPacket again = bbr.on_packet_sent(Time(1'000'000), kMss, 0, true);
+  bbr.on_packet_acked(Time(1'000'500), again);
+  bbr.on_ack_done(Time(1'000'500), 0);
+  CHECK(bbr.stats().min_rtt == std::chrono::microseconds(50'000));
+  // The same without the flag would have been taken for a 0.5 ms path.
+  Bbr naive(BbrConfig{}, Time(0));
+  const SentPacket p0 = naive.on_packet_sent(Time(0), kMss, 0);
+  naive.on_packet_acked(Time(50'000), p0);
+  naive.on_ack_done(Time(50'000), 0);
+  const SentPacket p1 = naive.on_packet_sent(Time(1'000'000), kMss, 0);
+  naive.on_packet_acked(Time(1'000'500), p1);
+  naive.on_ack_done(Time(1'000'500), 0);
+  CHECK(naive.stats().min_rtt == std::chrono::microseconds(500));
+}
+
 }  // namespace
 }  // namespace hoplink::cc

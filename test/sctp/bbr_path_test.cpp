@@ -56,6 +56,16 @@ TEST_CASE("bbr path: 300 packets lost in a row and the transfer goes on", "[bbr_
   CHECK(r.goodput_bits_per_s > 0.5 * path.rate_bits_per_s);
 }
 
+TEST_CASE("bbr path: after a T3 timeout the model keeps the link rate and refills the path", "[bbr_path]") {
+  PathConfig path;
+  path.blackout_start = std::chrono::seconds(3);
+  path.blackout = std::chrono::milliseconds(400);
+  const PathResult r = run_bulk(CongestionControl::bbr, path, std::chrono::seconds(10));
+  print("bbr 400 ms blackout", r);
+  CHECK(r.client.t3_timeouts >= 1);
+  CHECK(r.goodput_bits_per_s > 0.6 * path.rate_bits_per_s);
+}
+
 TEST_CASE("bbr path: rfc2581 at 1% loss stays far below (the simulation tells them apart)", "[bbr_path]") {
   PathConfig path;
   path.loss = 0.01;

@@ -124,6 +124,12 @@ class Simulation {
       ++result.packets_dropped_loss;
       return;
     }
+    if (to_server && transfer_start_ && path_.blackout.count() > 0 &&
+        now_ >= *transfer_start_ + path_.blackout_start &&
+        now_ < *transfer_start_ + path_.blackout_start + path_.blackout) {
+      ++result.packets_dropped_loss;
+      return;
+    }
     if (path_.loss > 0 && std::uniform_real_distribution<double>(0, 1)(rng_) < path_.loss) {
       ++result.packets_dropped_loss;
       return;
@@ -176,6 +182,9 @@ class Simulation {
   std::vector<std::vector<std::byte>> spare_;  // packet buffers to reuse
   std::uint64_t order_ = 0;
   std::uint64_t packets_to_server_ = 0;
+
+ public:
+  std::optional<Clock::time_point> transfer_start_;
   microseconds queue_delay_sum_{0};
   std::uint64_t queued_packets_ = 0;
 };
@@ -188,6 +197,7 @@ PathResult run_bulk(CongestionControl cc, const PathConfig& path, std::chrono::s
   REQUIRE(sim.client().connected);
   REQUIRE(sim.server().association != nullptr);
   const std::uint64_t start_bytes = sim.server().received;
+  sim.transfer_start_ = sim.now();
   sim.run_until(sim.now() + duration);
   PathResult r = sim.result;
   r.bytes_delivered = sim.server().received - start_bytes;

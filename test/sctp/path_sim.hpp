@@ -21,6 +21,10 @@ struct PathConfig {
   double loss = 0.0;                      // random loss, each direction
   std::uint64_t burst_after = 0;          // then this many packets in a row lost towards the server:
   std::uint64_t burst_count = 0;          // a queue overflowing somewhere, once
+  // Everything towards the server lost during [blackout_start, +blackout) after the transfer starts:
+  // long enough for a T3-rtx timeout.
+  std::chrono::milliseconds blackout_start{0};
+  std::chrono::milliseconds blackout{0};
   std::uint32_t seed = 1;
   std::size_t mtu = 1200;
   std::size_t buffer = 256u << 10;     // send buffer and receive window at the start

@@ -35,6 +35,8 @@ struct SentPacket {
   std::uint32_t tx_in_flight = 0;  // bytes in flight when it left, itself included
   std::uint32_t size = 0;          // bytes
   bool is_app_limited = false;
+  // Sent before (a retransmission): its ACK may be the earlier copy's, so it gives no RTT sample (Karn).
+  bool is_retransmission = false;
   // Send order, assigned by on_packet_sent (the draft's P.packet_id): picks the newest of packets sent in the
   // same microsecond and tells contiguous losses from separate loss events.
   std::uint64_t packet_id = 0;
@@ -70,7 +72,8 @@ class Bbr {
 
   // A packet of `size` bytes leaves now. `in_flight` is the bytes outstanding before it (not lost, not
   // acked). Returns the state to keep with the packet. A retransmission is sent like a new packet.
-  SentPacket on_packet_sent(Time now, std::uint32_t size, std::uint64_t in_flight);
+  SentPacket on_packet_sent(Time now, std::uint32_t size, std::uint64_t in_flight,
+                            bool retransmission = false);
 
   // The sender had nothing to send (its queue is empty) while `in_flight` < cwnd: the samples taken until
   // what is in flight now is delivered are marked application-limited (the draft's C.app_limited).
