@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 #include "external_cc.hpp"
@@ -341,6 +342,7 @@ std::optional<AssociationStats> Association::Impl::live_stats() const {
     s.min_rtt_us = static_cast<std::uint32_t>(cc->bbr.min_rtt.count());
     s.pacing_rate_bytes_per_s = cc->bbr.pacing_rate_bytes_per_s;
     s.bandwidth_bytes_per_s = cc->bbr.max_bw_bytes_per_s;
+    s.inflight_hi_bytes = cc->bbr.inflight_hi == UINT64_MAX ? 0 : cc->bbr.inflight_hi;
     s.cc_state = cc::to_string(cc->bbr.state);
   }
   return s;

@@ -33,6 +33,7 @@ void append_path_fields(PathFields& fields, const sctp::AssociationStats& path) 
     fields.emplace_back("PACING_MBIT", mbit(path.pacing_rate_bytes_per_s));
     fields.emplace_back("BW_MBIT", mbit(path.bandwidth_bytes_per_s));
     fields.emplace_back("CC_STATE", std::string(path.cc_state));
+    fields.emplace_back("INFLIGHT_HI", std::to_string(path.inflight_hi_bytes));
   }
   fields.emplace_back("CWND", std::to_string(path.cwnd_bytes));
   PathCounters counters;

@@ -13,7 +13,8 @@ namespace hoplink::transport {
 
 using PathFields = std::vector<std::pair<std::string, std::string>>;
 
-// SRTT_MS, MIN_RTT_MS, CWND, PACING_MBIT, BW_MBIT, CC_STATE, RETRANSMITTED, T3_TIMEOUTS, FAST_RETRANSMITS.
+// SRTT_MS, MIN_RTT_MS, PACING_MBIT, BW_MBIT, CC_STATE, INFLIGHT_HI, CWND, RETRANSMITTED, T3_TIMEOUTS,
+// FAST_RETRANSMITS.
 void append_path_fields(PathFields& fields, const sctp::AssociationStats& path);
 
 // RETRANSMITTED, T3_TIMEOUTS and FAST_RETRANSMITS over closed and live links; PACING_MBIT and BW_MBIT summed

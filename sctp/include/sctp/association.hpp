@@ -70,6 +70,7 @@ struct AssociationStats {
   std::uint32_t min_rtt_us = 0;
   std::uint64_t pacing_rate_bytes_per_s = 0;
   std::uint64_t bandwidth_bytes_per_s = 0;  // the model's bottleneck bandwidth estimate (BBR.max_bw)
+  std::uint64_t inflight_hi_bytes = 0;      // BBR.inflight_hi, the loss-based bound (0: not set)
   std::string_view cc_state;                // "startup", "probe_bw_cruise", ... (static strings)
 };
 
