@@ -12,7 +12,7 @@
 namespace hoplink::sctp::detail {
 namespace {
 
-// SCTP common header + DATA chunk header + UDP/IPv4: what a DATA chunk carries less than the path MTU.
+// SCTP common header (12) + DATA chunk header (16): what a DATA chunk carries less than the SCTP packet.
 constexpr std::uint32_t kChunkOverhead = 12 + 16;
 
 static_assert(std::is_trivially_copyable_v<cc::SentPacket>);
