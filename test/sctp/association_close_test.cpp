@@ -92,7 +92,10 @@ TEST_CASE("a dead peer is declared unreachable after dead_peer_timeout, not much
   const auto client_after = h.now() - died;
   CHECK(*p.client->closed == CloseReason::peer_unreachable);
   CHECK(client_after <= 10s + 1s);
-  CHECK(client_after >= 10s - 1s);  // the last packet heard came a little before the death
+  // The last packet heard came a little before the death, and with data in flight the first T3-rtx runs
+  // from the last send before it (patch 0001 restarts it on every new cumulative ack), so the retransmission
+  // limit can be reached up to about one RTO plus a heartbeat interval early (seen: 8.6 s, 1 run in 10).
+  CHECK(client_after >= 10s - 2s);
   // The server side uses the listener's defaults (30 s).
   REQUIRE(h.run_until([&] { return p.server->closed.has_value(); }, 40s, 10ms));
   const auto server_after = h.now() - died;
