@@ -338,12 +338,12 @@ std::optional<AssociationStats> Association::Impl::live_stats() const {
     s.unacked_chunks = status->unacked_chunks;
     s.pending_chunks = status->pending_chunks;
   }
-  if (const auto cc = detail::ExternalCc::stats(so)) {
-    s.min_rtt_us = static_cast<std::uint32_t>(cc->bbr.min_rtt.count());
-    s.pacing_rate_bytes_per_s = cc->bbr.pacing_rate_bytes_per_s;
-    s.bandwidth_bytes_per_s = cc->bbr.max_bw_bytes_per_s;
-    s.inflight_hi_bytes = cc->bbr.inflight_hi == UINT64_MAX ? 0 : cc->bbr.inflight_hi;
-    s.cc_state = cc::to_string(cc->bbr.state);
+  if (const auto bbr = detail::ExternalCc::stats(so)) {
+    s.min_rtt_us = static_cast<std::uint32_t>(bbr->min_rtt.count());
+    s.pacing_rate_bytes_per_s = bbr->pacing_rate_bytes_per_s;
+    s.bandwidth_bytes_per_s = bbr->max_bw_bytes_per_s;
+    s.inflight_hi_bytes = bbr->inflight_hi == UINT64_MAX ? 0 : bbr->inflight_hi;
+    s.cc_state = cc::to_string(bbr->state);
   }
   return s;
 }

@@ -36,7 +36,6 @@ struct ExternalCc::Path {
   std::uint64_t unpaced_bytes = 0;  // chunk bytes of the packet being sent, not yet charged to the pacer
   bool waiting = false;
   CcClock::time_point release{};
-  std::uint64_t pacing_waits = 0;
 };
 
 // The C hooks: each finds the process's ExternalCc and its path.
@@ -156,7 +155,6 @@ void ExternalCc::wait(Path& path, CcClock::time_point when) {
     waiting_.push_back(&path);
   }
   path.release = when;
-  ++path.pacing_waits;
 }
 
 void ExternalCc::stop_waiting(Path& path) {
@@ -208,13 +206,12 @@ void ExternalCc::unbind(struct socket* so) {
   static_cast<Path*>(info.path)->so = nullptr;
 }
 
-std::optional<CcPathStats> ExternalCc::stats(struct socket* so) {
+std::optional<cc::BbrStats> ExternalCc::stats(struct socket* so) {
   struct usrsctp_cc_info info {};
   if (g_cc == nullptr || so == nullptr || usrsctp_get_cc_info(so, &info) != 0 || info.path == nullptr) {
     return std::nullopt;
   }
-  const auto& path = *static_cast<const Path*>(info.path);
-  return CcPathStats{path.bbr.stats(), path.pacing_waits};
+  return static_cast<const Path*>(info.path)->bbr.stats();
 }
 
 }  // namespace hoplink::sctp::detail

@@ -26,11 +26,6 @@ namespace hoplink::sctp::detail {
 
 using CcClock = std::chrono::steady_clock;
 
-struct CcPathStats {
-  cc::BbrStats bbr;
-  std::uint64_t pacing_waits = 0;  // times the pacer, not the window, held the path back
-};
-
 class ExternalCc {
  public:
   struct Path;
@@ -49,7 +44,7 @@ class ExternalCc {
   static void bind(struct socket* so);
   static void unbind(struct socket* so);
   // The BBR state of the socket's association, when it runs BBR.
-  static std::optional<CcPathStats> stats(struct socket* so);
+  static std::optional<cc::BbrStats> stats(struct socket* so);
 
   // The earliest time a paced path may send again.
   std::optional<CcClock::time_point> next_release() const;
