@@ -35,7 +35,8 @@ void Bbr::Impl::set_send_quantum() {
 // BDPMultiple(); before the first RTT sample the initial window stands in for the BDP.
 std::uint64_t Bbr::Impl::bdp_multiple(std::uint64_t bandwidth, double gain) const {
   if (min_rtt_us == kInfiniteUs) return initial_cwnd;
-  const double bdp_bytes = static_cast<double>(bandwidth) * static_cast<double>(min_rtt_us) / 1e6;
+  const std::int64_t rtt_us = std::max(min_rtt_us, kMinBdpRttUs);
+  const double bdp_bytes = static_cast<double>(bandwidth) * static_cast<double>(rtt_us) / 1e6;
   return static_cast<std::uint64_t>(gain * bdp_bytes);
 }
 

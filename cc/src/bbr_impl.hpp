@@ -35,6 +35,11 @@ inline constexpr std::int64_t kMinRttFilterLenUs = 10'000'000;
 inline constexpr std::int64_t kProbeRttIntervalUs = 5'000'000;
 inline constexpr std::int64_t kProbeRttDurationUs = 200'000;
 inline constexpr std::uint64_t kMaxSendQuantum = 64 * 1024;
+// The shortest RTT the BDP is computed over. The pacer releases up to 1 ms of data at once and a user-space
+// event loop reacts to an ACK no faster than it is scheduled, so below 1 ms (loopback, a LAN) the window
+// must still cover 1 ms of the rate or it, not the path, becomes the limit: the role Linux gives its TSO
+// budget. On an Internet path the min RTT is far above it and this changes nothing.
+inline constexpr std::int64_t kMinBdpRttUs = 1000;
 inline constexpr std::int64_t kInfiniteUs = std::numeric_limits<std::int64_t>::max();
 
 enum class AckPhase : std::uint8_t { init, refilling, probe_starting, probe_feedback, probe_stopping };
