@@ -146,6 +146,10 @@ class Proc:
                 self.p.wait(timeout=timeout)
         if self in _PROCS:
             _PROCS.remove(self)
+        try:  # what it printed, next to its stderr, for whoever keeps the work directory
+            self.stderr_path.with_suffix(".stdout").write_text("".join(line + "\n" for line in self.stdout_lines))
+        except OSError:
+            pass
         return self.p.returncode
 
 
