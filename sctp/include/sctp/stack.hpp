@@ -32,7 +32,11 @@ std::optional<CongestionControl> parse_congestion_control(std::string_view name)
 // Process-wide settings (usrsctp sysctls), applied once before the first socket exists.
 struct StackConfig {
   CongestionControl congestion_control = CongestionControl::bbr;
-  std::chrono::milliseconds rto_min{200};
+  // RFC 9260's RTO.Min. With 200 ms a loss episode on a long fat path (50 ms, 200 Mbit/s: a sender CPU-busy
+  // with thousands of chunks in its sent queue, SACKs handled late) fired spurious T3 timeouts, each a
+  // go-back-N of the whole flight; lost chunks are found by time before that (patch 0005), so T3 is left
+  // for a silent peer and the very tail of a burst.
+  std::chrono::milliseconds rto_min{1000};
   std::chrono::milliseconds rto_max{5000};
   std::chrono::milliseconds rto_initial{1000};
   std::chrono::milliseconds delayed_sack{20};
