@@ -14,9 +14,8 @@ Buffers tuned_buffers(const BufferLimits& limits, const Buffers& current, const 
   };
   const std::uint64_t rtt_us = static_cast<std::uint64_t>(std::max<std::int64_t>(sample.rtt.count(), 0));
   const std::uint64_t carried = sample.receive_bytes_per_s * rtt_us / 1'000'000;
-  const std::uint64_t unacked = std::max(sample.flight_bytes, sample.unacked_bytes);
-  const bool send_limited = 4 * unacked >= 3 * std::uint64_t{current.send};
-  const bool receive_limited = 4 * std::max(carried, sample.held_bytes) >= current.receive;
+  const bool send_limited = 4 * sample.flight_bytes >= 3 * std::uint64_t{current.send};
+  const bool receive_limited = 4 * carried >= current.receive;
   return Buffers{
       grow(current.send, limits.initial_send,
            std::max<std::uint64_t>(2 * sample.send_bdp_bytes, send_limited ? 2 * current.send : 0)),
@@ -73,9 +72,6 @@ bool Association::Impl::tune_buffers(Clock::time_point t) {
   sample.rtt = path->srtt_ms > 0 ? std::chrono::microseconds(std::uint64_t{path->srtt_ms} * 1000)
                                  : std::chrono::microseconds(kUnmeasuredRtt);
   sample.flight_bytes = path->flight_bytes;
-  // usrsctp counts these in chunks; under load they are full ones, each at most an MTU of user data.
-  sample.unacked_bytes = std::uint64_t{path->unacked_chunks} * config.mtu;
-  sample.held_bytes = std::uint64_t{path->pending_chunks} * config.mtu;
   sample.send_bdp_bytes = path->bandwidth_bytes_per_s > 0 && path->min_rtt_us > 0
                               ? path->bandwidth_bytes_per_s * path->min_rtt_us / 1'000'000
                               : path->cwnd_bytes;

@@ -58,21 +58,4 @@ TEST_CASE("buffer tuning: an idle link returns to its start and fixed buffers ne
   CHECK(tuned_buffers(fixed, start, busy) == start);
 }
 
-TEST_CASE("buffer tuning: data kept for a hole doubles the send buffer and the receive window",
-          "[sctp][buffers]") {
-  const Buffers start{4 * 1024 * 1024, 4 * 1024 * 1024};
-  PathSample s;
-  s.rtt = milliseconds(50);
-  s.send_bdp_bytes = 1'250'000;  // asks for 2.5 MB: less than the buffers have
-  s.flight_bytes = 500'000;      // recovery cut the window: the flight alone is no reason to grow
-  s.receive_bytes_per_s = 4'000'000;
-  CHECK(tuned_buffers(kLimits, start, s) == start);
-  // The sender keeps 3.5 MB acked beyond a hole; the receiver holds 1.5 MB waiting for it.
-  s.unacked_bytes = 3'500'000;
-  s.held_bytes = 1'500'000;
-  const Buffers grown = tuned_buffers(kLimits, start, s);
-  CHECK(grown.send == 2 * start.send);
-  CHECK(grown.receive == 2 * start.receive);
-}
-
 }  // namespace hoplink::sctp

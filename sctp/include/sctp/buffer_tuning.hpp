@@ -18,9 +18,6 @@ struct BufferLimits {
 struct PathSample {
   std::uint64_t send_bdp_bytes = 0;       // the sender's estimate: bandwidth x min RTT, or its window
   std::uint64_t flight_bytes = 0;         // sent and not yet acknowledged, now
-  std::uint64_t unacked_bytes = 0;        // sent and not yet cumulatively acked: flight and what the peer
-                                          // acked beyond a hole, which SCTP must keep until the hole fills
-  std::uint64_t held_bytes = 0;           // received beyond a hole, waiting for it (the receiver's share)
   std::uint64_t receive_bytes_per_s = 0;  // what arrived since the last sample
   std::chrono::microseconds rtt{0};       // smoothed RTT (0: not measured yet)
   bool idle = false;                      // nothing moved either way for a while, nothing queued
@@ -33,12 +30,10 @@ struct Buffers {
 };
 
 // Each grows toward twice what the path needs, and doubles while it is what limits the link: the send buffer
-// when most of it is sent and not cumulatively acked (in flight, or acked beyond a hole: while recovery keeps
-// the hole open a full buffer leaves nothing new to send, and without new data acked beyond the
-// retransmission no second fast retransmit can happen, only a T3 timeout), the receive window when a quarter
-// of it or more arrived within one RTT (a lossy path spends RTTs in recovery, so a window-limited link
-// carries less than a window per RTT) or is held beyond a hole. A rate limited by a buffer cannot show the
-// path's BDP by itself: without the doubling, growth would stall below it.
+// when most of it is in flight (the sender's window is larger), the receive window when a quarter of it or
+// more arrived within one RTT (a lossy path spends RTTs in recovery, so a window-limited link carries less
+// than a window per RTT). A rate limited by a buffer cannot show the path's BDP by itself: without the
+// doubling, growth would stall below it.
 Buffers tuned_buffers(const BufferLimits& limits, const Buffers& current, const PathSample& sample);
 
 }  // namespace hoplink::sctp
