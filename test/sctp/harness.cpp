@@ -146,10 +146,8 @@ void Harness::pump(std::chrono::milliseconds step) {
   }
   now_ += step;
   stack_->handle_timers(now_);
-  // Pacing (bbr) releases, at the step's granularity.
-  if (const auto release = stack_->next_pacing_release(); release && *release <= now_) {
-    stack_->release_paced(now_);
-  }
+  // Pacing (bbr) releases, at the step's granularity: the paths whose release time has come.
+  stack_->release_paced(now_);
   stack_->dispatch_events();
 }
 

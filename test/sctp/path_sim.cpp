@@ -100,9 +100,7 @@ class Simulation {
         stack_->receive_packet(packet.to_server ? server_peer_ : client_peer_, packet.bytes);
         spare_.push_back(std::move(packet.bytes));
       }
-      if (const auto release = stack_->next_pacing_release(); release && *release <= now_) {
-        stack_->release_paced(now_);
-      }
+      stack_->release_paced(now_);  // the paths whose release time has come
       if (now_ >= next_tick_) {
         stack_->handle_timers(now_);
         next_tick_ = now_ + Stack::timer_tick;
@@ -112,6 +110,7 @@ class Simulation {
   }
 
   Clock::time_point now() const { return now_; }
+  void start_transfer() { transfer_start_ = now_; }
   Side& client() { return client_; }
   Side& server() { return server_; }
   PathResult result;
@@ -182,9 +181,7 @@ class Simulation {
   std::vector<std::vector<std::byte>> spare_;  // packet buffers to reuse
   std::uint64_t order_ = 0;
   std::uint64_t packets_to_server_ = 0;
-
- public:
-  std::optional<Clock::time_point> transfer_start_;
+  std::optional<Clock::time_point> transfer_start_;  // the blackout counts from here
   microseconds queue_delay_sum_{0};
   std::uint64_t queued_packets_ = 0;
 };
@@ -197,7 +194,7 @@ PathResult run_bulk(CongestionControl cc, const PathConfig& path, std::chrono::s
   REQUIRE(sim.client().connected);
   REQUIRE(sim.server().association != nullptr);
   const std::uint64_t start_bytes = sim.server().received;
-  sim.transfer_start_ = sim.now();
+  sim.start_transfer();
   sim.run_until(sim.now() + duration);
   PathResult r = sim.result;
   r.bytes_delivered = sim.server().received - start_bytes;

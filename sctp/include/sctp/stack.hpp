@@ -104,6 +104,7 @@ class Stack {
   // send again, and the call that lets it (packets leave through the PacketSink; then dispatch_events()).
   // Finer than timer_tick: the loop arms a timer of its own for it.
   std::optional<std::chrono::steady_clock::time_point> next_pacing_release() const;
+  // Sends for the paths whose release time is at or before `now`; the others wait (cheap when none is due).
   void release_paced(std::chrono::steady_clock::time_point now);
   bool has_associations() const;
 
