@@ -1,4 +1,4 @@
-#include "bridge_line.hpp"
+#include "app/bridge_line.hpp"
 
 #include <sys/stat.h>
 

@@ -1,6 +1,6 @@
 // DatagramPort over a polled backend (no readiness descriptor, like DPDK): delivery, idle back-off, wake-ups
 // by descriptor and by sending, and the loop's other work going on while the port polls continuously.
-#include "datagram_port.hpp"
+#include "io/datagram_port.hpp"
 
 #include <sys/eventfd.h>
 #include <unistd.h>

@@ -1,5 +1,5 @@
 // The DPDK backend's options (--io dpdk): parsing, defaults, errors, the config file and the help text.
-#include "dpdk_options.hpp"
+#include "app/dpdk_options.hpp"
 
 #include <catch2/catch.hpp>
 #include <cstdio>
@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "options.hpp"
+#include "app/options.hpp"
 #include "options_test_support.hpp"
 
 using namespace hoplink;

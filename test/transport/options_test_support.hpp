@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "options.hpp"
+#include "app/options.hpp"
 
 namespace hoplink::transport::test {
 
