@@ -6,6 +6,8 @@
 #include <bit>
 #include <cstring>
 
+#include "sctp/packet.hpp"
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <nmmintrin.h>
 #define HOPLINK_CRC32C_X86 1
@@ -16,7 +18,6 @@ namespace {
 
 constexpr std::uint32_t kPolynomial = 0x82F63B78u;  // reflected Castagnoli
 constexpr std::size_t kChecksumOffset = 8;
-constexpr std::size_t kCommonHeaderSize = 12;
 
 using Tables = std::array<std::array<std::uint32_t, 256>, 8>;
 
@@ -103,7 +104,7 @@ std::uint32_t packet_crc(std::span<const std::byte> packet) {
   std::uint32_t crc = ~0u;
   crc = kUpdate(crc, bytes_of(packet), kChecksumOffset);
   crc = kUpdate(crc, kZero, sizeof kZero);
-  crc = kUpdate(crc, bytes_of(packet) + kCommonHeaderSize, packet.size() - kCommonHeaderSize);
+  crc = kUpdate(crc, bytes_of(packet) + kCommonHeaderBytes, packet.size() - kCommonHeaderBytes);
   return ~crc;
 }
 
@@ -128,13 +129,13 @@ bool crc32c_hardware_available() {
 // RFC 4960 appendix B (and RFC 3309): the reflected CRC goes on the wire least significant byte first, the
 // same order iSCSI uses (RFC 3720 B.4: 32 zero bytes -> 0x8A9136AA, sent as aa 36 91 8a).
 void sctp_fill_checksum(std::span<std::byte> packet) {
-  if (packet.size() < kCommonHeaderSize) return;
+  if (packet.size() < kCommonHeaderBytes) return;
   const std::uint32_t crc = packet_crc(packet);
   for (std::size_t i = 0; i < 4; ++i) packet[kChecksumOffset + i] = static_cast<std::byte>(crc >> (8 * i));
 }
 
 bool sctp_checksum_valid(std::span<const std::byte> packet) {
-  if (packet.size() < kCommonHeaderSize) return false;
+  if (packet.size() < kCommonHeaderBytes) return false;
   std::uint32_t wire = 0;
   for (std::size_t i = 0; i < 4; ++i) {
     wire |= static_cast<std::uint32_t>(std::to_integer<std::uint8_t>(packet[kChecksumOffset + i])) << (8 * i);

@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "sctp/packet.hpp"
+
 // Not in usrsctp.h but handled by its getsockopt (shared with FreeBSD): the bytes queued for sending.
 #ifndef SCTP_GET_SNDBUF_USE
 #define SCTP_GET_SNDBUF_USE 0x00001101
@@ -107,8 +109,7 @@ bool apply_socket_options(struct socket* so, const StackConfig& stack, const Ass
   paddr.spp_flags = SPP_PMTUD_DISABLE | SPP_HB_ENABLE;
   // With AF_CONN usrsctp fills spp_pathmtu with chunks and puts the 12-byte common header on top (measured:
   // 1212-byte packets for 1200), while config.mtu is the whole packet, i.e. the UDP payload.
-  constexpr std::size_t kCommonHeader = 12;
-  paddr.spp_pathmtu = static_cast<std::uint32_t>(config.mtu - kCommonHeader);
+  paddr.spp_pathmtu = static_cast<std::uint32_t>(config.mtu - kCommonHeaderBytes);
   paddr.spp_hbinterval = limits.heartbeat_interval_ms;
   paddr.spp_pathmaxrxt = limits.association_max_rxt;
   if (!set_option(so, IPPROTO_SCTP, SCTP_PEER_ADDR_PARAMS, paddr, "SCTP_PEER_ADDR_PARAMS", error))

@@ -10,13 +10,12 @@
 #include "external_cc.hpp"
 #include "internal.hpp"
 #include "sctp/crc32c.hpp"
+#include "sctp/packet.hpp"
 #include "socket_options.hpp"
 #include "usrsctp_library.hpp"
 
 namespace hoplink::sctp {
 namespace {
-
-constexpr std::size_t kCommonHeaderSize = 12;
 
 void* token_address(std::uint32_t token) {
   return reinterpret_cast<void*>(static_cast<std::uintptr_t>(token));
@@ -232,7 +231,7 @@ bool Stack::Impl::receive_packet(PeerToken from, std::span<const std::byte> pack
     ++counters.dropped_unknown_peer;
     return false;
   }
-  if (packet.size() < kCommonHeaderSize) {
+  if (packet.size() < kCommonHeaderBytes) {
     ++counters.dropped_malformed;
     return false;
   }
