@@ -11,6 +11,7 @@
 #include <openssl/ssl.h>
 
 #include "datagram_bio.hpp"
+#include "dtls/record.hpp"
 #include "openssl_util.hpp"
 #include "pending_handshake.hpp"
 #include "ssl_context.hpp"
@@ -38,12 +39,11 @@ namespace {
 //   0: content type (22 = handshake)   1-2: version (0xFE..)   3-4: epoch   5-10: sequence   11-12: length
 //   13: msg_type (1 = client_hello)    14-16: length   17-18: message_seq   19-21: frag offset   22-24: frag
 //   len
-constexpr std::size_t min_client_hello = 13 + 12;
+constexpr std::size_t min_client_hello = kRecordHeaderBytes + 12;
 
 bool looks_like_client_hello(std::span<const std::byte> d) {
   auto at = [&](std::size_t i) { return static_cast<std::uint8_t>(d[i]); };
-  return d.size() >= min_client_hello && at(0) == 22 && at(1) == 0xfe && at(3) == 0 && at(4) == 0 &&
-         at(13) == 1;
+  return d.size() >= min_client_hello && is_epoch0_handshake_record(d) && at(1) == 0xfe && at(13) == 1;
 }
 
 ListenDecision drop(std::string_view reason) {
