@@ -102,7 +102,7 @@ struct DpdkInterface::Core {
   // The rx queue's interrupt descriptor when rx interrupts are on, else -1.
   int interrupt_fd() const { return interrupt_fd_; }
 
-  std::size_t max_payload() const { return config.mtu - detail::kIpv4Header - detail::kUdpHeader; }
+  std::size_t max_payload() const { return config.mtu - kIpv4UdpHeaderBytes; }
   PeerAddress address(std::uint16_t udp_port) const { return PeerAddress::v4(local.ip, udp_port); }
 
   DpdkConfig config;

@@ -8,6 +8,8 @@
 #include <span>
 #include <string_view>
 
+#include "dpdk_io/headers.hpp"
+
 namespace hoplink::dio::detail {
 
 using MacAddress = std::array<std::uint8_t, 6>;
@@ -17,6 +19,7 @@ inline constexpr MacAddress kBroadcastMac{0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 inline constexpr std::size_t kEthernetHeader = 14;
 inline constexpr std::size_t kIpv4Header = 20;  // without options; we never send options
 inline constexpr std::size_t kUdpHeader = 8;
+static_assert(kIpv4Header + kUdpHeader == kIpv4UdpHeaderBytes);
 inline constexpr std::size_t kUdpFrameHeaders = kEthernetHeader + kIpv4Header + kUdpHeader;
 inline constexpr std::size_t kMinimumFrame = 60;  // Ethernet minimum without the FCS
 inline constexpr std::uint16_t kEtherTypeIpv4 = 0x0800;

@@ -92,6 +92,8 @@ TEST_CASE("write_udp_headers produces the expected bytes", "[dpdk_io][dpdk][fram
                                   0x03, 0xe8, 0x07, 0xd0, 0x00, 0x0c, 0x01, 0x4b,           // UDP
                                   'p',  'i',  'n',  'g'});
   CHECK(frame == expected);
+  // The IPv4 total length is what an IP MTU limits: the public header count plus the payload.
+  CHECK(load16(frame, kEthernetHeader + 2) == kIpv4UdpHeaderBytes + 4);
 }
 
 TEST_CASE("offload mode leaves the checksums to the NIC", "[dpdk_io][dpdk][frame]") {

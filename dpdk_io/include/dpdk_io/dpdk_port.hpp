@@ -24,6 +24,7 @@
 
 #include "common/result.hpp"
 #include "dpdk_io/datagram_io.hpp"
+#include "dpdk_io/headers.hpp"
 
 namespace hoplink::dio {
 
@@ -43,7 +44,7 @@ struct DpdkConfig {
   // The MAC to use instead of the port's (net_ring ports report 00:00:00:00:00:00); when the port has none
   // either, a random locally administered one is chosen.
   std::optional<std::array<std::uint8_t, 6>> mac;
-  std::size_t mtu = 1500;        // IP MTU: max_payload() is mtu - 28
+  std::size_t mtu = 1500;        // IP MTU: max_payload() is mtu - kIpv4UdpHeaderBytes
   std::size_t burst = 32;        // frames per rx/tx burst, and tx_capacity()
   std::size_t pool_size = 4095;  // mbufs in this port's pool (descriptor rings + bursts + ARP queue)
   std::size_t rx_descriptors = 512;
