@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "dpdk_io/datagram_io.hpp"
+#include "dpdk_io/memory_network.hpp"
 #include "dpdk_io/memory_pair.hpp"
 #include "dpdk_io/udp_socket.hpp"
 #include "test_payloads.hpp"
@@ -87,6 +88,28 @@ struct MemoryBackend {
   void relieve() {}
   PeerAddress unroutable() const { return PeerAddress::v4({10, 9, 9, 9}, 9); }
 
+  std::unique_ptr<DatagramIo> a;
+  std::unique_ptr<DatagramIo> b;
+};
+
+// Two endpoints of a memory network. The network never pushes back (a full queue drops), so the would_block
+// test skips it.
+struct MemoryNetworkBackend {
+  static constexpr bool kNeverBlocks = true;
+
+  MemoryNetworkBackend() {
+    auto opened_a = network.open(PeerAddress::v4({10, 0, 0, 1}, 1000));
+    auto opened_b = network.open(PeerAddress::v4({10, 0, 0, 2}, 0));
+    if (opened_a.ok()) a = std::move(opened_a).value();
+    if (opened_b.ok()) b = std::move(opened_b).value();
+  }
+  bool available() const { return a && b; }
+  void limit_tx() {}
+  void relieve() {}
+  // The other family: refused like a kernel socket refuses it.
+  PeerAddress unroutable() const { return *PeerAddress::parse("[::1]:9"); }
+
+  MemoryNetwork network;
   std::unique_ptr<DatagramIo> a;
   std::unique_ptr<DatagramIo> b;
 };
