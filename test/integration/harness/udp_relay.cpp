@@ -5,6 +5,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <iterator>
+
 namespace hoplink::itest {
 namespace {
 
@@ -15,6 +18,9 @@ void enlarge_buffers(int fd) {
   ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
   ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);
 }
+
+// How long a datagram held back for reordering waits for a later one of its flow before it goes anyway.
+constexpr std::chrono::milliseconds kMaxHold{10};
 
 }  // namespace
 
@@ -39,6 +45,26 @@ RelayStats UdpRelay::stats() const {
   return stats_;
 }
 
+bool UdpRelay::send(int fd, const Endpoint& to, const std::vector<std::uint8_t>& bytes) {
+  if (try_send_datagram(fd, to, bytes)) return true;
+  std::lock_guard lock(mutex_);
+  ++stats_.send_failures;
+  return false;
+}
+
+void UdpRelay::release_held(const std::function<bool(const Held&)>& which, bool overtaken) {
+  const auto kept_end =
+      std::stable_partition(held_.begin(), held_.end(), [&](const Held& h) { return !which(h); });
+  std::vector<Held> release(std::make_move_iterator(kept_end), std::make_move_iterator(held_.end()));
+  held_.erase(kept_end, held_.end());
+  for (const auto& h : release) {
+    if (send(h.fd, h.to, h.bytes) && overtaken) {
+      std::lock_guard lock(mutex_);
+      ++stats_.reordered;
+    }
+  }
+}
+
 void UdpRelay::forward(int fd, const Endpoint& to, std::vector<std::uint8_t> bytes, bool to_bridge) {
   auto chance = [this](double p) {
     rng_ ^= rng_ << 13;
@@ -46,7 +72,6 @@ void UdpRelay::forward(int fd, const Endpoint& to, std::vector<std::uint8_t> byt
     rng_ ^= rng_ << 17;
     return p > 0 && static_cast<double>(rng_ % 1000000) < p * 1e6;
   };
-  std::vector<Held> release;
   {
     std::lock_guard lock(mutex_);
     if (to_bridge) {
@@ -66,42 +91,32 @@ void UdpRelay::forward(int fd, const Endpoint& to, std::vector<std::uint8_t> byt
       in_burst = now - *started < impairment_.burst_duration;
     }
     if (in_burst || chance(impairment_.drop)) {
-      ++stats_.dropped;
+      ++(to_bridge ? stats_.dropped_to_bridge : stats_.dropped_to_client);
       return;
     }
-    release.swap(held_);  // anything held back goes after this datagram
-    if (chance(impairment_.reorder)) {
-      ++stats_.reordered;
-      held_.push_back({fd, to, std::move(bytes)});
-      bytes.clear();
-    } else if (chance(impairment_.duplicate)) {
-      ++stats_.duplicated;
-      try_send_datagram(fd, to, bytes);
-    }
   }
-  if (!bytes.empty() && !try_send_datagram(fd, to, bytes)) {
+  auto same_flow = [&](const Held& h) { return h.fd == fd && h.to == to; };
+  if (chance(impairment_.reorder)) {
+    release_held(same_flow, false);  // one held before goes now, with nothing sent in between
+    held_.push_back({fd, to, std::move(bytes), std::chrono::steady_clock::now()});
+    return;
+  }
+  const bool duplicate = chance(impairment_.duplicate);
+  const bool sent = send(fd, to, bytes);
+  if (sent && duplicate && send(fd, to, bytes)) {
     std::lock_guard lock(mutex_);
-    ++stats_.dropped;
+    ++stats_.duplicated;
   }
-  for (auto& h : release) try_send_datagram(h.fd, h.to, h.bytes);
+  release_held(same_flow, sent);  // anything held back in this flow goes after this datagram
 }
 
 void UdpRelay::run() {
   for (;;) {
     std::vector<pollfd> fds{{stop_.get(), POLLIN, 0}, {front_.get(), POLLIN, 0}};
     for (const auto& [port, fd] : upstream_) fds.push_back({fd.get(), POLLIN, 0});
-    int n = ::poll(fds.data(), fds.size(), 10);
+    int n = ::poll(fds.data(), fds.size(), static_cast<int>(kMaxHold.count()));
     if (n < 0) continue;
     if (fds[0].revents) return;
-    if (n == 0) {  // quiet: let held datagrams go
-      std::vector<Held> release;
-      {
-        std::lock_guard lock(mutex_);
-        release.swap(held_);
-      }
-      for (auto& h : release) try_send_datagram(h.fd, h.to, h.bytes);
-      continue;
-    }
     if (fds[1].revents) {
       Endpoint from;
       while (auto d = recv_datagram(front_.get(), Clock::now(), &from)) {
@@ -120,6 +135,8 @@ void UdpRelay::run() {
         forward(front_.get(), client_of_[fds[i].fd], std::move(*d), false);
       }
     }
+    const auto now = std::chrono::steady_clock::now();
+    release_held([&](const Held& h) { return now - h.since >= kMaxHold; }, false);  // nothing overtook these
   }
 }
 
