@@ -26,21 +26,38 @@ SocksOutcome open_echo_link(const BridgePair& pair) {
   return socks;
 }
 
+// The client's dead-peer detection (--dead-peer-timeout 3000, --heartbeat-interval 500 so that heartbeats
+// keep an idle link heard from): the link closes once nothing has been heard from the bridge for the timeout.
+constexpr auto kDeadPeerTimeout = 3000ms;
+
 void bridge_killed(const std::string& transport) {
-  BridgePair pair(
-      echo_with_client_args({"--heartbeat-interval", "500", "--dead-peer-timeout", "3000"}, transport));
+  BridgePair pair(echo_with_client_args(
+      {"--heartbeat-interval", "500", "--dead-peer-timeout", std::to_string(kDeadPeerTimeout.count())},
+      transport));
   INFO(pair.describe());
   auto socks = open_echo_link(pair);
+  // The client last heard from the bridge at the end of the echo or later (SACKs, heartbeat answers), and
+  // at the kill at the latest: the link must close within [echoed + timeout, killed + timeout] plus slack.
+  const auto echoed = Clock::now();
   INFO(socks.describe());
   REQUIRE(socks.connected());
   REQUIRE(socks.error.empty());
+  const auto killed = Clock::now();
   pair.server_process().send_signal(SIGKILL);
   REQUIRE(pair.server_process().wait_exit(timeouts::kExit));
-  auto start = Clock::now();
-  auto drained = recv_until_closed(socks.fd.get(), deadline_in(3000ms + 10s));
-  auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
-  INFO("closed after " << took.count() << " ms");
+  auto drained = recv_until_closed(socks.fd.get(), deadline_in(kDeadPeerTimeout + 10s));
+  const auto closed = Clock::now();
+  auto ms = [](Clock::duration d) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+  };
+  INFO("closed " << ms(closed - killed) << " ms after the kill, " << ms(closed - echoed)
+                 << " ms after the last echo");
   CHECK(drained.status == IoStatus::closed);
+  // Not before the timeout, less what the client's clock may lag when its loop is late (its packets are
+  // stamped with the time of its last 10 ms tick): an earlier close is not the dead-peer detection's.
+  CHECK(closed - echoed >= kDeadPeerTimeout - 500ms);
+  // Not much after it either: the watchdog looks every 10 ms; the rest is for a busy machine.
+  CHECK(closed - killed <= kDeadPeerTimeout + 2s);
   CHECK(pair.client_process().running());
 }
 
@@ -51,13 +68,15 @@ void bridge_exits(const std::string& transport) {
   auto socks = open_echo_link(pair);
   INFO(socks.describe());
   REQUIRE(socks.connected());
+  const auto signalled = Clock::now();
   pair.server_process().send_signal(SIGTERM);
   REQUIRE(pair.server_process().wait_exit(timeouts::kPromptExit));
-  auto start = Clock::now();
   auto drained = recv_until_closed(socks.fd.get(), deadline_in(timeouts::kClose));
-  INFO("closed after " << std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count()
-                       << " ms");
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - signalled);
+  INFO("closed " << took.count() << " ms after the SIGTERM");
   CHECK(drained.status == IoStatus::closed);
+  // Promptly: as long as the bridge may take to exit, far from any timeout.
+  CHECK(took <= timeouts::kPromptExit);
 }
 
 void bridge_restarts(const std::string& transport) {
