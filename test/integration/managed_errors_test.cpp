@@ -169,3 +169,32 @@ TEST_CASE("TOR_PT_PROXY that cannot carry UDP, or does not answer: PROXY-ERROR a
     CHECK_THAT(line, Catch::Contains(says));
   }
 }
+
+TEST_CASE(
+    "ServerTransportOptions mtu that does not fit --dpdk-mtu gets SMETHOD-ERROR, as on the command line",
+    "[managed][errors]") {
+  // The check runs before the DPDK port is opened, so no port is needed: the port named here never is.
+  TempDir dir;
+  Env env = server_env(dir);
+  env["TOR_PT_SERVER_TRANSPORT_OPTIONS"] = "sctp:mtu=1473";
+  auto p = spawn_hoplink(
+      dir, "dpdk-mtu",
+      {"--io", "dpdk", "--dpdk-port", "net_null0", "--dpdk-address", "192.0.2.1/24", "--dpdk-mtu", "1500"},
+      env);
+  auto error_line = p->wait_for_line_text(starts_with("SMETHOD-ERROR "), timeouts::kStartup);
+  INFO(p->describe());
+  REQUIRE(error_line);
+  auto error = parse_method_error("SMETHOD-ERROR", *error_line);
+  REQUIRE(error);
+  CHECK(error->name == "sctp");
+  CHECK_THAT(error->message, Catch::Contains("--dpdk-mtu 1500") && Catch::Contains("at most 1472"));
+  CHECK(p->wait_for_line_text([](const std::string& l) { return l == "SMETHODS DONE"; }, timeouts::kStartup));
+  // The same on the command line: refused before anything starts.
+  auto command_line = spawn_hoplink(dir, "dpdk-mtu-command-line",
+                                    {"--io", "dpdk", "--dpdk-port", "net_null0", "--dpdk-address",
+                                     "192.0.2.1/24", "--dpdk-mtu", "1500", "--mtu", "1473"},
+                                    server_env(dir));
+  auto status = command_line->wait_exit(timeouts::kExit);
+  REQUIRE(status);
+  CHECK((status->exited() && status->code == 2));
+}

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "dpdk_io/memory_pair.hpp"
+#include "runtime/system_runtime.hpp"
 
 using namespace hoplink;
 using namespace hoplink::transport;
@@ -74,17 +75,16 @@ std::vector<std::byte> bytes_of(std::string_view text) {
 
 struct Fixture {
   explicit Fixture(dio::PollPolicy policy) {
+    runtime.add_round_hook([this] { ++settles; });
     auto [a, b] = dio::make_memory_pair();
     peer = std::move(b);
     auto backend = std::make_unique<PolledBackend>(std::move(a), policy);
     polled = backend.get();
     port = std::make_unique<DatagramPort>(
-        io, std::move(backend),
-        [this](const dio::ReceivedDatagram& datagram) {
+        runtime, std::move(backend), [this](const dio::ReceivedDatagram& datagram) {
           received.emplace_back(reinterpret_cast<const char*>(datagram.payload.data()),
                                 datagram.payload.size());
-        },
-        [this] { ++settles; });
+        });
     port->start();
   }
   void peer_sends(std::string_view text) {
@@ -98,6 +98,7 @@ struct Fixture {
   }
 
   asio::io_context io;
+  SystemRuntime runtime{io};
   std::unique_ptr<dio::DatagramIo> peer;
   PolledBackend* polled = nullptr;
   std::unique_ptr<DatagramPort> port;

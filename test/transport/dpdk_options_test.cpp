@@ -52,8 +52,8 @@ TEST_CASE("dpdk options: --io dpdk and its options reach the DPDK configuration"
                               "--dpdk-idle-sleep",
                               "250",
                               "--dpdk-rx-interrupts"});
-  CHECK(options.io == "dpdk");
-  const auto& dpdk = options.dpdk;
+  CHECK(options.datagrams.backend == IoBackend::dpdk);
+  const auto& dpdk = options.datagrams.dpdk;
   CHECK(dpdk.eal_args ==
         std::vector<std::string>{"--no-huge", "-m", "512", "--no-pci", "--vdev=net_af_packet0,iface=veth0"});
   CHECK(dpdk.port == "net_af_packet0");
@@ -71,14 +71,14 @@ TEST_CASE(
     "dpdk options: defaults are no gateway, MTU 1500, a short busy poll then a 1 ms idle sleep, no "
     "interrupts") {
   const auto options = parse(kMinimal);
-  CHECK(options.dpdk.eal_args.empty());
-  CHECK_FALSE(options.dpdk.gateway);
-  CHECK(options.dpdk.mtu == 1500);
-  CHECK(options.dpdk.poll.busy_poll == std::chrono::microseconds(200));
-  CHECK(options.dpdk.poll.idle_sleep == std::chrono::microseconds(1000));
-  CHECK_FALSE(options.dpdk.rx_interrupts);
+  CHECK(options.datagrams.dpdk.eal_args.empty());
+  CHECK_FALSE(options.datagrams.dpdk.gateway);
+  CHECK(options.datagrams.dpdk.mtu == 1500);
+  CHECK(options.datagrams.dpdk.poll.busy_poll == std::chrono::microseconds(200));
+  CHECK(options.datagrams.dpdk.poll.idle_sleep == std::chrono::microseconds(1000));
+  CHECK_FALSE(options.datagrams.dpdk.rx_interrupts);
   // The DPDK options are ignored (not checked) with the kernel backend.
-  CHECK(parse({"--dpdk-address", "nonsense"}).io == "udp");
+  CHECK(parse({"--dpdk-address", "nonsense"}).datagrams.backend == IoBackend::udp);
 }
 
 TEST_CASE("dpdk options: bad values are refused with the option's name") {
@@ -96,7 +96,7 @@ TEST_CASE("dpdk options: bad values are refused with the option's name") {
   CHECK_THAT(message_of(minimal_and({"--dpdk-eal=--vdev=\"net_tap0"})), Catch::Contains("--dpdk-eal"));
   // The SCTP packet must fit the port's MTU with the IP and UDP headers.
   CHECK_THAT(message_of(minimal_and({"--dpdk-mtu", "1227"})), Catch::Contains("--dpdk-mtu"));
-  CHECK(parse(minimal_and({"--dpdk-mtu", "1228"})).dpdk.mtu == 1228);
+  CHECK(parse(minimal_and({"--dpdk-mtu", "1228"})).datagrams.dpdk.mtu == 1228);
 }
 
 TEST_CASE("dpdk options: EAL arguments split at whitespace, double quotes keep spaces") {
@@ -116,11 +116,11 @@ TEST_CASE("dpdk options: they come from a --config file too") {
   }
   const auto options = parse({"--config", path});
   std::remove(path.c_str());
-  CHECK(options.io == "dpdk");
-  CHECK(options.dpdk.eal_args ==
+  CHECK(options.datagrams.backend == IoBackend::dpdk);
+  CHECK(options.datagrams.dpdk.eal_args ==
         std::vector<std::string>{"--no-huge", "-m", "256", "--no-pci", "--vdev=net_tap0"});
-  CHECK(options.dpdk.address.host_string() == "198.51.100.7");
-  CHECK(options.dpdk.rx_interrupts);
+  CHECK(options.datagrams.dpdk.address.host_string() == "198.51.100.7");
+  CHECK(options.datagrams.dpdk.rx_interrupts);
 }
 
 TEST_CASE("dpdk options: the help text names every one") {
@@ -139,8 +139,8 @@ TEST_CASE("dpdk options: every configuration in examples/dpdk parses") {
     if (entry.path().extension() != ".conf") continue;
     INFO(entry.path().string());
     const auto options = parse({"--config", entry.path().string()});
-    CHECK(options.io == "dpdk");
-    CHECK_FALSE(options.dpdk.eal_args.empty());
+    CHECK(options.datagrams.backend == IoBackend::dpdk);
+    CHECK_FALSE(options.datagrams.dpdk.eal_args.empty());
     ++files;
   }
   CHECK(files >= 4);

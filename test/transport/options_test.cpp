@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "options_test_support.hpp"
+#include "transports/transport_registry.hpp"
 
 using namespace hoplink;
 using namespace hoplink::transport;
@@ -16,7 +17,7 @@ using test::parse;
 TEST_CASE("no arguments means managed mode with the documented defaults") {
   const auto options = parse({});
   CHECK(options.mode == Mode::managed);
-  CHECK(options.io == "udp");
+  CHECK(options.datagrams.backend == IoBackend::udp);
   CHECK(options.log_level == pt::Severity::notice);
   const Options defaults;
   CHECK(options.link.association.mtu == defaults.link.association.mtu);
@@ -89,7 +90,7 @@ TEST_CASE("every link and stack option reaches its setting") {
   CHECK(options.stack.max_burst == 8);
   CHECK(options.log_level == pt::Severity::debug);
   CHECK(options.status_interval == std::chrono::seconds(5));
-  CHECK(options.udp_socket_buffer == 1048576);
+  CHECK(options.datagrams.udp_socket_buffer == 1048576);
 }
 
 TEST_CASE("out-of-range and malformed values are refused with the option's name") {
@@ -127,12 +128,31 @@ TEST_CASE("a --config file gives the same options from a file, the command line 
 
 TEST_CASE("TOR_PT_SERVER_TRANSPORT_OPTIONS keys set the per-link options") {
   LinkOptions link;
-  apply_transport_options(link, {{"mtu", "1400"}, {"dead-peer-timeout", "12000"}});
+  const DatagramOptions udp;
+  apply_transport_options(link, {{"mtu", "1400"}, {"dead-peer-timeout", "12000"}}, udp);
   CHECK(link.association.mtu == 1400);
   CHECK(link.association.dead_peer_timeout == std::chrono::milliseconds(12000));
-  CHECK_THROWS_AS(apply_transport_options(link, {{"cc", "htcp"}}),
+  CHECK_THROWS_AS(apply_transport_options(link, {{"cc", "htcp"}}, udp),
                   OptionsError);  // process-wide, not per link
-  CHECK_THROWS_AS(apply_transport_options(link, {{"mtu", "5"}}), OptionsError);
+  CHECK_THROWS_AS(apply_transport_options(link, {{"mtu", "5"}}, udp), OptionsError);
+}
+
+TEST_CASE("TOR_PT_SERVER_TRANSPORT_OPTIONS mtu must fit the DPDK port as the command line's must") {
+  DatagramOptions dpdk;
+  dpdk.backend = IoBackend::dpdk;
+  dpdk.dpdk.mtu = 1300;
+  LinkOptions link;
+  apply_transport_options(link, {{"mtu", "1272"}}, dpdk);  // 1272 + 28 = 1300
+  CHECK(link.association.mtu == 1272);
+  try {
+    apply_transport_options(link, {{"mtu", "1273"}}, dpdk);
+    FAIL("mtu 1273 was accepted with --dpdk-mtu 1300");
+  } catch (const OptionsError& e) {
+    CHECK_THAT(e.what(), Catch::Contains("--dpdk-mtu 1300") && Catch::Contains("at most 1272"));
+  }
+  // The kernel's UDP socket has no such limit.
+  apply_transport_options(link, {{"mtu", "9000"}}, DatagramOptions{});
+  CHECK(link.association.mtu == 9000);
 }
 
 TEST_CASE("the help text names every option") {
@@ -159,6 +179,7 @@ TEST_CASE("the help text names every option") {
                            "--connect-timeout",
                            "--handshake-timeout",
                            "--max-links",
+                           "--max-peers",
                            "--cc",
                            "--rto-min",
                            "--rto-max",
@@ -172,4 +193,19 @@ TEST_CASE("the help text names every option") {
   }
   CHECK(parse({"--help"}).help);
   CHECK(parse({"server", "--help"}).help);
+}
+
+TEST_CASE("the help text lists every transport of the registry") {
+  const auto text = help_text();
+  REQUIRE_FALSE(transports().empty());
+  for (const auto& info : transports()) {
+    INFO(info.name);
+    CHECK(text.find("  " + std::string(info.name) + ": " + std::string(info.summary)) != std::string::npos);
+  }
+}
+
+TEST_CASE("the max-peers option sets the transports' peer limit") {
+  CHECK(parse({}).transports.max_peers == 65536);
+  CHECK(parse({"--max-peers", "3"}).transports.max_peers == 3);
+  CHECK_THROWS_AS(parse({"--max-peers", "0"}), OptionsError);
 }

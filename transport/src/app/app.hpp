@@ -1,5 +1,6 @@
-// The running hoplink: one io_context on one thread holding the SCTP host, the transports, the TCP
-// listeners for tor, the links, signals, stdin and the STATUS timer.
+// The running hoplink: on one Runtime (its event loop and clock), the SCTP host, the transports, the TCP
+// listeners for tor, the links, signals, stdin and the STATUS timer. The modes build one on SystemRuntime;
+// the in-process tests build one on ManualRuntime with the memory network, serving and connecting to itself.
 #pragma once
 
 #include <list>
@@ -8,16 +9,18 @@
 #include <optional>
 #include <string>
 
-#include "runtime/asio.hpp"
-#include "links/client_session.hpp"
-#include "io/datagram_io_factory.hpp"
-#include "transports/datagram_transport.hpp"
-#include "links/link_registry.hpp"
-#include "runtime/logger.hpp"
 #include "app/options.hpp"
-#include "transports/sctp_host.hpp"
-#include "links/server_session.hpp"
+#include "io/datagram_io_factory.hpp"
 #include "io/socks5_proxy.hpp"
+#include "links/client_session.hpp"
+#include "links/link_registry.hpp"
+#include "links/server_session.hpp"
+#include "runtime/asio.hpp"
+#include "runtime/lifetime.hpp"
+#include "runtime/logger.hpp"
+#include "runtime/runtime.hpp"
+#include "transports/datagram_transport.hpp"
+#include "transports/sctp_host.hpp"
 
 namespace hoplink::transport {
 
@@ -29,9 +32,11 @@ struct OrPortTarget {
 
 class App {
  public:
-  // Throws std::runtime_error if the SCTP stack cannot start.
-  App(const Options& options, pt::Messages& messages);
+  // Throws std::runtime_error if the SCTP stack cannot start. `options` and `runtime` outlive the App.
+  App(const Options& options, pt::Messages& messages, Runtime& runtime);
   ~App();
+  App(const App&) = delete;
+  App& operator=(const App&) = delete;
 
   Logger& log() { return log_; }
 
@@ -58,6 +63,10 @@ class App {
   // Runs until SIGTERM, a second SIGINT (the first one stops accepting and lets links drain), or stdin EOF.
   int run();
 
+  // The fields of the periodic STATUS line of `transport` (opened by add_client or add_server).
+  StatusFields status_fields(const std::string& transport);
+  std::size_t link_count() const { return registry_.size(); }
+
  private:
   DatagramTransport& transport(const std::string& name);
   void accept_tcp(tcp::acceptor& acceptor, ClientContext& context);
@@ -70,8 +79,8 @@ class App {
 
   const Options& options_;
   Logger log_;
+  Runtime& runtime_;
   DatagramIoFactory datagrams_;  // outlives the transports, whose endpoints it opened
-  asio::io_context io_;
   SctpHost host_;
   LinkRegistry registry_;
   std::string state_directory_;
@@ -81,12 +90,13 @@ class App {
   std::list<ClientContext> client_contexts_;
   std::list<ServerContext> server_contexts_;
   std::list<LinkOptions> server_link_options_;
-  asio::signal_set signals_;
+  std::optional<asio::signal_set> signals_;
   std::optional<asio::posix::stream_descriptor> stdin_;
   std::array<char, 256> stdin_buffer_{};
-  asio::steady_timer status_timer_;
-  asio::steady_timer drain_timer_;
+  Timer status_timer_;
+  Timer drain_timer_;
   bool accepting_ = true;
+  Lifetime lifetime_;  // acceptors, stdin, signals
 };
 
 }  // namespace hoplink::transport

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "app/options.hpp"
+#include "dpdk_io/headers.hpp"
 
 namespace hoplink::transport {
 
@@ -48,7 +49,9 @@ void DpdkOptionValues::describe(po::options_description& description) {
        "TOR_PT_SERVER_BINDADDR, whose IP is then ignored)")                                  //
       ("dpdk-gateway", po::value(&gateway), "next hop for destinations outside the prefix")  //
       ("dpdk-mtu", po::value(&mtu)->default_value(mtu),
-       "IP MTU of the port (68..9000); --mtu, the SCTP packet, must fit in it with 28 bytes of IP and UDP")  //
+       ("IP MTU of the port (68..9000); --mtu, the SCTP packet, must fit in it with " +
+        std::to_string(dio::kIpv4UdpHeaderBytes) + " bytes of IP and UDP")
+           .c_str())  //
       ("dpdk-busy-poll", po::value(&busy_poll_us)->default_value(busy_poll_us),
        "microseconds to keep polling the port after the last datagram before idling")  //
       ("dpdk-idle-sleep", po::value(&idle_sleep_us)->default_value(idle_sleep_us),

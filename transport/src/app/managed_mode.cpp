@@ -8,8 +8,9 @@
 #include "app/app.hpp"
 #include "app/bridge_line.hpp"
 #include "app/modes.hpp"
-#include "transports/transport_registry.hpp"
 #include "app/version.hpp"
+#include "runtime/system_runtime.hpp"
+#include "transports/transport_registry.hpp"
 
 namespace hoplink::transport {
 
@@ -28,7 +29,7 @@ std::vector<std::string> expand(const std::vector<std::string>& requested) {
   std::vector<std::string> names;
   for (const auto& name : requested) {
     if (name == "*") {
-      for (const auto& info : kTransports) names.emplace_back(info.name);
+      for (const auto& info : transports()) names.emplace_back(info.name);
     } else {
       names.push_back(name);
     }
@@ -71,7 +72,7 @@ void start_servers(App& app, const Options& options, const pt::ManagedEnvironmen
     LinkOptions link = options.link;
     if (auto found = server.options.find(name); found != server.options.end()) {
       try {
-        apply_transport_options(link, found->second);
+        apply_transport_options(link, found->second, options.datagrams);
       } catch (const OptionsError& e) {
         messages.smethod_error(name, std::string("bad TOR_PT_SERVER_TRANSPORT_OPTIONS: ") + e.what());
         continue;
@@ -135,7 +136,9 @@ int run_managed(const Options& options, const pt::Environment& environment, pt::
         "offers UDP ASSOCIATE");
     return 1;
   }
-  App app(options, messages);
+  asio::io_context io;
+  SystemRuntime runtime(io);
+  App app(options, messages, runtime);
   app.set_state_directory(env.state_location);
   if (env.client && env.client->proxy) {
     constexpr std::chrono::seconds kProxyTimeout{15};

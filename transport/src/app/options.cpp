@@ -19,10 +19,16 @@ constexpr const char* kUsage =
     "  hoplink                       managed mode: launched by tor (ClientTransportPlugin /\n"
     "                                ServerTransportPlugin), configured by TOR_PT_* variables\n"
     "  hoplink client [options]      TCP in, links out: a SOCKS5 server, or a forwarder with --remote\n"
-    "  hoplink server [options]      links in, TCP out to --orport or --ext-orport\n"
-    "\n"
-    "Transports: sctp (SCTP over UDP, RFC 6951), dtls (SCTP inside DTLS 1.2 over UDP, RFC 8261; the\n"
-    "bridge's certificate is pinned by the fp= argument of the bridge line).\n";
+    "  hoplink server [options]      links in, TCP out to --orport or --ext-orport\n";
+
+// "Transports:" and one line per entry of the registry.
+std::string transports_text() {
+  std::string text = "Transports:\n";
+  for (const auto& info : transports()) {
+    text += "  " + std::string(info.name) + ": " + std::string(info.summary) + "\n";
+  }
+  return text;
+}
 
 PeerAddress to_address(const std::string& text, const char* option) {
   auto address = PeerAddress::parse(text);
@@ -42,12 +48,12 @@ pt::Severity to_severity(const std::string& text) {
 
 // Values read by the description; converted and range-checked afterwards.
 struct RawValues {
-  std::string listen, remote, orport, ext_orport, cc = "bbr", log_level = "notice", config;
+  std::string listen, remote, orport, ext_orport, cc = "bbr", log_level = "notice", config, io = "udp";
   std::size_t mtu = 0, send_buffer = 0, receive_buffer = 0, max_window = 0, max_links = 0;
   long long heartbeat_ms = 0, dead_peer_ms = 0, connect_timeout_ms = 0, handshake_timeout_ms = 0;
   long long rto_min_ms = 0, rto_max_ms = 0, rto_initial_ms = 0, delayed_sack_ms = 0, status_s = 0;
   long long dtls_handshake_timeout_ms = 0;
-  std::size_t dtls_max_half_open = 0;
+  std::size_t dtls_max_half_open = 0, max_peers = 0;
   unsigned sack_frequency = 0, initial_cwnd = 0, max_burst = 0;
   DpdkOptionValues dpdk;
 };
@@ -116,6 +122,7 @@ struct Descriptions {
   po::options_description unmanaged{"Unmanaged modes (client, server)"};
   po::options_description link{"Links (also TOR_PT_SERVER_TRANSPORT_OPTIONS keys, e.g. sctp:mtu=1280)"};
   po::options_description sctp{"SCTP stack (process-wide)"};
+  po::options_description transports{"Transports (process-wide)"};
   po::options_description dtls{"DTLS (the dtls transport)"};
   po::options_description dpdk{"DPDK datagram backend (--io dpdk)"};
   po::options_description all;
@@ -128,9 +135,10 @@ void describe(Descriptions& d, RawValues& raw, Options& options) {
       ("help,h", po::bool_switch(&options.help), "print this help and exit")                            //
       ("version", po::bool_switch(&options.version), "print the version and exit")                      //
       ("config", po::value(&raw.config), "read more options from this file (one name=value per line)")  //
-      ("io", po::value(&options.io)->default_value(options.io),
+      ("io", po::value(&raw.io)->default_value(raw.io),
        "datagram I/O backend: udp (kernel socket) or dpdk (Ethernet frames through a DPDK port)")  //
-      ("udp-socket-buffer", po::value(&options.udp_socket_buffer)->default_value(options.udp_socket_buffer),
+      ("udp-socket-buffer",
+       po::value(&options.datagrams.udp_socket_buffer)->default_value(options.datagrams.udp_socket_buffer),
        "SO_SNDBUF/SO_RCVBUF of the UDP socket, bytes")  //
       ("log-level", po::value(&raw.log_level)->default_value(raw.log_level),
        "LOG lines to tor at this severity and above: error, warning, notice, info, debug")  //
@@ -138,7 +146,7 @@ void describe(Descriptions& d, RawValues& raw, Options& options) {
        "seconds between STATUS lines with the counters (0: only when a link closes)");
   d.unmanaged.add_options()  //
       ("transport", po::value(&options.transport)->default_value(options.transport),
-       "transport name: sctp or dtls")  //
+       ("transport name: " + transport_names(" or ")).c_str())  //
       ("listen", po::value(&raw.listen),
        "client: TCP address for tor (SOCKS5, or forwarded with --remote; default 127.0.0.1:0); "
        "server: UDP address to serve the transport on (default 0.0.0.0:0)")                              //
@@ -165,27 +173,34 @@ void describe(Descriptions& d, RawValues& raw, Options& options) {
       ("initial-cwnd", po::value(&raw.initial_cwnd)->default_value(s.initial_cwnd_mtus),
        "initial congestion window, packets")  //
       ("max-burst", po::value(&raw.max_burst)->default_value(s.max_burst), "packets per burst, 0: no limit");
+  d.transports.add_options()  //
+      ("max-peers", po::value(&raw.max_peers)->default_value(defaults.transports.max_peers),
+       "remote UDP addresses each transport keeps state for at once (a dtls client: one per link); more are "
+       "refused (PEERS_REFUSED in STATUS)");
   d.dtls.add_options()  //
       ("dtls-handshake-timeout",
-       po::value(&raw.dtls_handshake_timeout_ms)->default_value(defaults.dtls.handshake_timeout.count()),
+       po::value(&raw.dtls_handshake_timeout_ms)
+           ->default_value(defaults.transports.dtls.handshake_timeout.count()),
        "milliseconds a DTLS handshake may take (retransmissions included) before it is dropped")  //
-      ("dtls-max-half-open", po::value(&raw.dtls_max_half_open)->default_value(defaults.dtls.max_half_open),
+      ("dtls-max-half-open",
+       po::value(&raw.dtls_max_half_open)->default_value(defaults.transports.dtls.max_half_open),
        "server: DTLS handshakes in progress at once; more are refused (counted in STATUS)")  //
-      ("fp", po::value(&options.dtls.fingerprint),
+      ("fp", po::value(&options.fingerprint),
        "client with --remote: the bridge certificate's SHA-256 fingerprint (the fp= of its bridge line); "
        "through SOCKS it comes from the bridge line");
   raw.dpdk.describe(d.dpdk);
-  d.all.add(d.general).add(d.unmanaged).add(d.link).add(d.sctp).add(d.dtls).add(d.dpdk);
+  d.all.add(d.general).add(d.unmanaged).add(d.link).add(d.sctp).add(d.transports).add(d.dtls).add(d.dpdk);
 }
 
 void convert(const RawValues& raw, Options& options) {
   options.log_level = to_severity(raw.log_level);
   check_range(raw.status_s, 0, 86400, "status-interval");
   options.status_interval = std::chrono::seconds(raw.status_s);
-  if (options.io != "udp" && options.io != "dpdk") {
-    throw OptionsError("--io: unknown backend '" + options.io + "' (available: udp, dpdk)");
-  }
-  check_range(static_cast<long long>(options.udp_socket_buffer), 64 * 1024, 1LL << 30, "udp-socket-buffer");
+  const auto backend = parse_io_backend(raw.io);
+  if (!backend) throw OptionsError("--io: unknown backend '" + raw.io + "' (available: udp, dpdk)");
+  options.datagrams.backend = *backend;
+  check_range(static_cast<long long>(options.datagrams.udp_socket_buffer), 64 * 1024, 1LL << 30,
+              "udp-socket-buffer");
   auto cc = sctp::parse_congestion_control(raw.cc);
   if (!cc) throw OptionsError("--cc: expected bbr, rfc2581, hstcp, htcp or rtcc, got '" + raw.cc + "'");
   options.stack.congestion_control = *cc;
@@ -206,16 +221,12 @@ void convert(const RawValues& raw, Options& options) {
   convert_link_values(raw, options.link);
   check_range(raw.dtls_handshake_timeout_ms, 500, 600'000, "dtls-handshake-timeout");
   check_range(static_cast<long long>(raw.dtls_max_half_open), 1, 1'000'000, "dtls-max-half-open");
-  options.dtls.handshake_timeout = std::chrono::milliseconds(raw.dtls_handshake_timeout_ms);
-  options.dtls.max_half_open = raw.dtls_max_half_open;
-  if (options.io == "dpdk") {
-    options.dpdk = raw.dpdk.convert();
-    if (options.link.association.mtu + 28 > options.dpdk.mtu) {
-      throw OptionsError("--mtu " + std::to_string(options.link.association.mtu) +
-                         " does not fit --dpdk-mtu " + std::to_string(options.dpdk.mtu) +
-                         " with 28 bytes of IP and UDP headers");
-    }
-  }
+  check_range(static_cast<long long>(raw.max_peers), 1, 10'000'000, "max-peers");
+  options.transports.dtls.handshake_timeout = std::chrono::milliseconds(raw.dtls_handshake_timeout_ms);
+  options.transports.dtls.max_half_open = raw.dtls_max_half_open;
+  options.transports.max_peers = raw.max_peers;
+  if (options.datagrams.backend == IoBackend::dpdk) options.datagrams.dpdk = raw.dpdk.convert();
+  check_link_fits(options.link, options.datagrams);
 
   if (!raw.listen.empty()) options.listen = to_address(raw.listen, "listen");
   if (!raw.remote.empty()) options.remote = to_address(raw.remote, "remote");
@@ -228,7 +239,7 @@ void check_mode(const Options& options) {
   const bool server_only = options.orport || options.ext_orport || !options.auth_cookie.empty();
   switch (options.mode) {
     case Mode::managed:
-      if (options.listen || options.remote || server_only || !options.dtls.fingerprint.empty()) {
+      if (options.listen || options.remote || server_only || !options.fingerprint.empty()) {
         throw OptionsError(
             "--listen, --remote, --fp, --orport, --ext-orport and --auth-cookie need 'client' or 'server' "
             "(under tor, fp= comes from the bridge line)");
@@ -237,13 +248,15 @@ void check_mode(const Options& options) {
     case Mode::client:
       if (server_only) throw OptionsError("--orport, --ext-orport and --auth-cookie are server options");
       if (find_transport(options.transport) == nullptr)
-        throw OptionsError("--transport: unknown transport '" + options.transport + "'");
+        throw OptionsError("--transport: unknown transport '" + options.transport +
+                           "' (available: " + transport_names() + ")");
       break;
     case Mode::server:
-      if (options.remote || !options.dtls.fingerprint.empty())
+      if (options.remote || !options.fingerprint.empty())
         throw OptionsError("--remote and --fp are client options");
       if (find_transport(options.transport) == nullptr)
-        throw OptionsError("--transport: unknown transport '" + options.transport + "'");
+        throw OptionsError("--transport: unknown transport '" + options.transport +
+                           "' (available: " + transport_names() + ")");
       if (!options.orport && !options.ext_orport)
         throw OptionsError("server: --orport or --ext-orport is required");
       if (options.orport && options.ext_orport)
@@ -289,7 +302,8 @@ Options parse_options(int argc, const char* const* argv) {
   return options;
 }
 
-void apply_transport_options(LinkOptions& link, const std::vector<std::pair<std::string, std::string>>& kv) {
+void apply_transport_options(LinkOptions& link, const std::vector<std::pair<std::string, std::string>>& kv,
+                             const DatagramOptions& datagrams) {
   RawValues raw;
   po::options_description description;
   add_link_options(description, raw, link);
@@ -304,6 +318,17 @@ void apply_transport_options(LinkOptions& link, const std::vector<std::pair<std:
     throw OptionsError(e.what());
   }
   convert_link_values(raw, link);
+  check_link_fits(link, datagrams);
+}
+
+void check_link_fits(const LinkOptions& link, const DatagramOptions& datagrams) {
+  const auto limit = datagrams.max_udp_payload();
+  if (limit && link.association.mtu > *limit) {
+    throw OptionsError("mtu " + std::to_string(link.association.mtu) + " does not fit --dpdk-mtu " +
+                       std::to_string(datagrams.dpdk.mtu) + " with " +
+                       std::to_string(datagrams.dpdk.mtu - *limit) +
+                       " bytes of IP and UDP headers: at most " + std::to_string(*limit));
+  }
 }
 
 std::string help_text() {
@@ -312,7 +337,7 @@ std::string help_text() {
   Descriptions d;
   describe(d, raw, options);
   std::ostringstream out;
-  out << kUsage << '\n' << d.all;
+  out << kUsage << '\n' << transports_text() << d.all;
   return out.str();
 }
 

@@ -1,5 +1,6 @@
-// Command line and config file options (Boost.Program_options). Start-up configuration: errors are thrown
-// as OptionsError with a message for the operator.
+// Command line and config file options (Boost.Program_options), gathered into each component's own settings
+// (DatagramOptions, sctp::StackConfig, LinkOptions, TransportOptions); only app/ sees the whole. Start-up
+// configuration: errors are thrown as OptionsError with a message for the operator.
 #pragma once
 
 #include <chrono>
@@ -10,10 +11,11 @@
 #include <vector>
 
 #include "common/peer_address.hpp"
-#include "dpdk_io/dpdk_port.hpp"
+#include "io/datagram_options.hpp"
+#include "links/link_options.hpp"
 #include "pt/messages.hpp"
-#include "sctp/association.hpp"
 #include "sctp/stack.hpp"
+#include "transports/transport_options.hpp"
 
 namespace hoplink::transport {
 
@@ -22,22 +24,6 @@ struct OptionsError : std::runtime_error {
 };
 
 enum class Mode { managed, client, server };
-
-// What every link of every transport uses; the process-wide SCTP settings are in `stack`.
-struct LinkOptions {
-  sctp::AssociationConfig association;
-  std::chrono::milliseconds connect_timeout{15000};
-  std::chrono::milliseconds handshake_timeout{30000};  // server: ORPort connect + Extended ORPort auth
-  std::size_t max_links = 20000;
-  std::size_t max_peers = 65536;
-};
-
-// The dtls transport's process-wide settings.
-struct DtlsOptions {
-  std::chrono::milliseconds handshake_timeout{10000};  // from the first ClientHello to an open session
-  std::size_t max_half_open = 1024;                    // server: handshakes in progress at once
-  std::string fingerprint;                             // unmanaged client: the bridge's fp= for every link
-};
 
 struct Options {
   Mode mode = Mode::managed;
@@ -51,15 +37,14 @@ struct Options {
   std::optional<PeerAddress> orport;      // server: plain TCP
   std::optional<PeerAddress> ext_orport;  // server: Extended ORPort
   std::string auth_cookie;                // server: Extended ORPort cookie file
-  std::string state_dir;  // server: hoplink_bridgeline.txt and the dtls identity (managed: from tor)
+  std::string state_dir;    // server: hoplink_bridgeline.txt and the dtls identity (managed: from tor)
+  std::string fingerprint;  // client with --remote, dtls: the bridge's fp= for every link
 
   // Every mode.
-  std::string io = "udp";
-  std::size_t udp_socket_buffer = 4 * 1024 * 1024;
-  dio::DpdkConfig dpdk;  // --io dpdk: the port, our address, the idle policy
+  DatagramOptions datagrams;  // --io and its backend's settings
   sctp::StackConfig stack;
-  LinkOptions link;
-  DtlsOptions dtls;
+  LinkOptions link;  // every transport's; tor's TOR_PT_SERVER_TRANSPORT_OPTIONS may change them per transport
+  TransportOptions transports;
   pt::Severity log_level = pt::Severity::notice;
   std::chrono::seconds status_interval{60};
 };
@@ -69,8 +54,14 @@ struct Options {
 Options parse_options(int argc, const char* const* argv);
 
 // Applies "key=value" pairs (from TOR_PT_SERVER_TRANSPORT_OPTIONS) to the per-link options; the keys are
-// the long option names of the link settings (mtu, send-buffer, ...). Throws OptionsError.
-void apply_transport_options(LinkOptions& link, const std::vector<std::pair<std::string, std::string>>& kv);
+// the long option names of the link settings (mtu, send-buffer, ...). The result is checked as the command
+// line's is, against the datagram backend too (check_link_fits). Throws OptionsError.
+void apply_transport_options(LinkOptions& link, const std::vector<std::pair<std::string, std::string>>& kv,
+                             const DatagramOptions& datagrams);
+
+// The links' packets must fit the datagram backend (--mtu within --dpdk-mtu less the IP and UDP headers).
+// Throws OptionsError.
+void check_link_fits(const LinkOptions& link, const DatagramOptions& datagrams);
 
 // The --help text.
 std::string help_text();

@@ -2,14 +2,17 @@
 #include "app/app.hpp"
 #include "app/bridge_line.hpp"
 #include "app/modes.hpp"
+#include "runtime/system_runtime.hpp"
 
 namespace hoplink::transport {
 
 int run_client(const Options& options, pt::Messages& messages) {
-  App app(options, messages);
+  asio::io_context io;
+  SystemRuntime runtime(io);
+  App app(options, messages, runtime);
   const auto listen = options.listen.value_or(PeerAddress::v4({127, 0, 0, 1}, 0));
   pt::Args remote_args;
-  if (!options.dtls.fingerprint.empty()) remote_args.emplace_back("fp", options.dtls.fingerprint);
+  if (!options.fingerprint.empty()) remote_args.emplace_back("fp", options.fingerprint);
   auto address = app.add_client(options.transport, listen, options.remote, std::move(remote_args));
   if (!address.ok()) {
     messages.cmethod_error(options.transport, address.error());
@@ -22,7 +25,9 @@ int run_client(const Options& options, pt::Messages& messages) {
 }
 
 int run_server(const Options& options, pt::Messages& messages) {
-  App app(options, messages);
+  asio::io_context io;
+  SystemRuntime runtime(io);
+  App app(options, messages, runtime);
   app.set_state_directory(options.state_dir);
   OrPortTarget target;
   if (options.ext_orport) {

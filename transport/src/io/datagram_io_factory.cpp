@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "dpdk_io/dpdk_port.hpp"
+#include "dpdk_io/memory_network.hpp"
 #include "dpdk_io/udp_socket.hpp"
 
 namespace hoplink::transport {
@@ -18,12 +19,22 @@ std::string mac_text(const std::array<std::uint8_t, 6>& mac) {
 
 }  // namespace
 
-DatagramIoFactory::DatagramIoFactory(const Options& options, Logger& log) : options_(options), log_(log) {}
+DatagramIoFactory::DatagramIoFactory(Runtime& runtime, const DatagramOptions& options, Logger& log)
+    : runtime_(runtime), options_(options), log_(log), memory_delivery_(runtime) {}
 
-DatagramIoFactory::~DatagramIoFactory() = default;
+DatagramIoFactory::~DatagramIoFactory() {
+  if (memory_hooked_) options_.memory->set_schedule_hook({});
+}
 
 Result<std::unique_ptr<dio::DatagramIo>, std::string> DatagramIoFactory::open(const PeerAddress& bind) {
-  if (options_.io == "dpdk") return open_dpdk(bind);
+  switch (options_.backend) {
+    case IoBackend::dpdk:
+      return open_dpdk(bind);
+    case IoBackend::memory:
+      return open_memory(bind);
+    case IoBackend::udp:
+      break;
+  }
   dio::UdpSocketConfig config;
   config.bind = bind;
   config.socket_buffer_bytes = options_.udp_socket_buffer;
@@ -32,7 +43,9 @@ Result<std::unique_ptr<dio::DatagramIo>, std::string> DatagramIoFactory::open(co
 
 Result<std::unique_ptr<dio::DatagramIo>, std::string> DatagramIoFactory::open_for_proxy(
     const PeerAddress& bind) {
-  if (options_.io != "udp") return fail("TOR_PT_PROXY needs --io udp, not --io " + options_.io);
+  if (options_.backend != IoBackend::udp) {
+    return fail("TOR_PT_PROXY needs --io udp, not --io " + std::string(to_string(options_.backend)));
+  }
   dio::UdpSocketConfig config;
   config.bind = bind;
   config.socket_buffer_bytes = options_.udp_socket_buffer;
@@ -65,6 +78,25 @@ Result<std::unique_ptr<dio::DatagramIo>, std::string> DatagramIoFactory::open_dp
                  config.address.host_string());
   }
   return dpdk_->open_endpoint(bind.port());
+}
+
+Result<std::unique_ptr<dio::DatagramIo>, std::string> DatagramIoFactory::open_memory(
+    const PeerAddress& bind) {
+  dio::MemoryNetwork* network = options_.memory;
+  if (network == nullptr) return fail(std::string("the memory backend has no network"));
+  if (!memory_hooked_) {
+    memory_hooked_ = true;
+    // Delayed datagrams are delivered when their time comes, on the runtime's clock (simulated in tests).
+    auto deliver = [this, network] {
+      network->deliver_due();
+      if (const auto next = network->next_delivery()) memory_delivery_.arm_at(*next);
+    };
+    network->set_schedule_hook([this, deliver](TimePoint due) {
+      if (!memory_delivery_.armed() || due < memory_delivery_.deadline())
+        memory_delivery_.arm_at(due, deliver);
+    });
+  }
+  return network->open(bind);
 }
 
 std::vector<std::pair<std::string, std::string>> DatagramIoFactory::status_fields() const {

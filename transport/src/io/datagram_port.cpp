@@ -2,22 +2,23 @@
 
 namespace hoplink::transport {
 
-DatagramPort::DatagramPort(asio::io_context& io, std::unique_ptr<dio::DatagramIo> backend,
-                           Handler on_datagram, AfterReceive after_receive)
-    : backend_(std::move(backend)),
+DatagramPort::DatagramPort(Runtime& runtime, std::unique_ptr<dio::DatagramIo> backend, Handler on_datagram)
+    : runtime_(runtime),
+      backend_(std::move(backend)),
       polled_(backend_->readiness_fd() < 0),
-      descriptor_(io),
-      idle_timer_(io),
+      descriptor_(runtime.io()),
       on_datagram_(std::move(on_datagram)),
-      after_receive_(std::move(after_receive)) {
+      readable_again_(runtime, [this] { on_readable(); }),
+      next_poll_(runtime, [this] { poll(); }),
+      idle_timer_(runtime),
+      wake_after_send_(runtime, [this] { wake(sleep_generation_); }) {
   if (!polled_) descriptor_.assign(backend_->readiness_fd());
 }
 
 DatagramPort::~DatagramPort() {
-  *alive_ = false;
+  runtime_.cancel_flush(*this);
   error_code ignored;
   descriptor_.cancel(ignored);
-  idle_timer_.cancel();
   if (sleeping_) backend_->end_wait();
   // The backend owns the descriptor and closes it.
   if (descriptor_.is_open()) descriptor_.release();
@@ -25,7 +26,7 @@ DatagramPort::~DatagramPort() {
 
 void DatagramPort::start() {
   if (polled_) {
-    post_poll();
+    next_poll_.schedule();
   } else {
     wait_readable();
   }
@@ -49,16 +50,16 @@ std::size_t DatagramPort::drain(bool& drained) {
 
 void DatagramPort::wait_readable() {
   descriptor_.async_wait(asio::posix::descriptor_base::wait_read,
-                         [this, alive = alive_](const error_code& ec) {
-                           if (!*alive || ec == asio::error::operation_aborted) return;
+                         lifetime_.guard([this](const error_code& ec) {
+                           if (ec == asio::error::operation_aborted) return;
                            on_readable();
-                         });
+                         }));
 }
 
 void DatagramPort::on_readable() {
   bool drained = false;
   drain(drained);
-  after_receive_();
+  runtime_.end_round();
   if (drained) {
     wait_readable();
     return;
@@ -66,14 +67,13 @@ void DatagramPort::on_readable() {
   // The round limit was hit with more pending. Datagrams a backend holds back (split from a GRO message)
   // do not show on the descriptor, so come back through the loop instead of waiting on it; the other
   // sockets get their turn first.
-  asio::post(descriptor_.get_executor(), [this, alive = alive_] {
-    if (*alive) on_readable();
-  });
+  readable_again_.schedule();
 }
 
 void DatagramPort::send(const PeerAddress& to, std::span<const std::byte> payload) {
   if (backend_->pending_tx() >= backend_->tx_capacity()) flush();
   backend_->enqueue(to, payload);
+  runtime_.request_flush(*this);
 }
 
 void DatagramPort::flush() {
@@ -92,44 +92,31 @@ void DatagramPort::flush() {
   if (!polled_ || !sent_any) return;
   // Answers to what was just sent come soon: poll busily again, from the loop (flush() may be called from
   // inside the protocol stack).
-  last_traffic_ = Clock::now();
-  if (sleeping_) {
-    asio::post(idle_timer_.get_executor(), [this, alive = alive_, generation = sleep_generation_] {
-      if (*alive) wake(generation);
-    });
-  }
+  last_traffic_ = runtime_.now();
+  if (sleeping_) wake_after_send_.schedule();
 }
 
 void DatagramPort::wait_writable() {
   if (waiting_writable_) return;
   waiting_writable_ = true;
   descriptor_.async_wait(asio::posix::descriptor_base::wait_write,
-                         [this, alive = alive_](const error_code& ec) {
-                           if (!*alive || ec == asio::error::operation_aborted) return;
+                         lifetime_.guard([this](const error_code& ec) {
+                           if (ec == asio::error::operation_aborted) return;
                            waiting_writable_ = false;
                            flush();
-                         });
-}
-
-void DatagramPort::post_poll() {
-  if (poll_posted_) return;
-  poll_posted_ = true;
-  asio::post(idle_timer_.get_executor(), [this, alive = alive_] {
-    if (*alive) poll();
-  });
+                         }));
 }
 
 void DatagramPort::poll() {
-  poll_posted_ = false;
   bool drained = false;
   const std::size_t handled = drain(drained);
-  if (handled > 0) after_receive_();
+  if (handled > 0) runtime_.end_round();
   flush();
-  const auto now = Clock::now();
+  const auto now = runtime_.now();
   if (handled > 0 || !drained || backend_->pending_tx() > 0) last_traffic_ = now;
   const dio::PollPolicy policy = backend_->poll_policy();
   if (policy.idle_sleep.count() == 0 || now - last_traffic_ < policy.busy_poll) {
-    post_poll();
+    next_poll_.schedule();
     return;
   }
   sleep(policy.idle_sleep);
@@ -143,18 +130,13 @@ void DatagramPort::sleep(std::chrono::microseconds period) {
     if (!descriptor_.is_open()) descriptor_.assign(fd);
     wake_wait_pending_ = true;
     descriptor_.async_wait(asio::posix::descriptor_base::wait_read,
-                           [this, alive = alive_](const error_code& ec) {
-                             if (!*alive) return;
+                           lifetime_.guard([this](const error_code& ec) {
                              wake_wait_pending_ = false;
                              // Whatever sleep this wait began in, the port has work now if it sleeps.
                              if (!ec) wake(sleep_generation_);
-                           });
+                           }));
   }
-  idle_timer_.expires_after(period);
-  idle_timer_.async_wait([this, alive = alive_, generation](const error_code& ec) {
-    if (!*alive || ec == asio::error::operation_aborted) return;
-    wake(generation);
-  });
+  idle_timer_.arm_after(period, [this, generation] { wake(generation); });
 }
 
 void DatagramPort::wake(std::uint64_t generation) {

@@ -15,20 +15,21 @@
 #include <memory>
 #include <span>
 
-#include "runtime/asio.hpp"
 #include "dpdk_io/datagram_io.hpp"
+#include "runtime/asio.hpp"
+#include "runtime/lifetime.hpp"
+#include "runtime/runtime.hpp"
 
 namespace hoplink::transport {
 
-class DatagramPort {
+// After each drained round of bursts the port ends the runtime's round (the SCTP stack's events are
+// dispatched, queued datagrams leave). send() asks the runtime to flush this port at the end of the round.
+class DatagramPort final : public Flushable {
  public:
   // Called for every received datagram; the payload view is valid only during the call.
   using Handler = std::function<void(const dio::ReceivedDatagram& datagram)>;
-  // Called after each drained round of bursts (the caller settles its protocol state there).
-  using AfterReceive = std::function<void()>;
 
-  DatagramPort(asio::io_context& io, std::unique_ptr<dio::DatagramIo> backend, Handler on_datagram,
-               AfterReceive after_receive);
+  DatagramPort(Runtime& runtime, std::unique_ptr<dio::DatagramIo> backend, Handler on_datagram);
   ~DatagramPort();
   DatagramPort(const DatagramPort&) = delete;
   DatagramPort& operator=(const DatagramPort&) = delete;
@@ -38,15 +39,13 @@ class DatagramPort {
   void send(const PeerAddress& to, std::span<const std::byte> payload);
   // Sends what is queued; if the backend pushes back, finishes when it is writable again (descriptor) or at
   // the next poll (polled backend).
-  void flush();
+  void flush() override;
 
   dio::DatagramIo& io() { return *backend_; }
   const dio::DatagramIo& io() const { return *backend_; }
   PeerAddress local_address() const { return backend_->local_address(); }
 
  private:
-  using Clock = std::chrono::steady_clock;
-
   // Receives up to kBurstsPerWakeup bursts. Returns the datagrams handled; `drained` says the backend had
   // no more.
   std::size_t drain(bool& drained);
@@ -58,7 +57,6 @@ class DatagramPort {
 
   // Polled backends.
   void poll();
-  void post_poll();
   void sleep(std::chrono::microseconds period);
   void wake(std::uint64_t generation);
 
@@ -66,23 +64,26 @@ class DatagramPort {
   // Bursts drained per wake-up before yielding to the other sockets of the loop.
   static constexpr int kBurstsPerWakeup = 16;
 
+  Runtime& runtime_;
   std::unique_ptr<dio::DatagramIo> backend_;
   const bool polled_;
   // The readiness descriptor, or for a polled backend its wake descriptor (assigned at the first sleep).
   asio::posix::stream_descriptor descriptor_;
-  asio::steady_timer idle_timer_;
   Handler on_datagram_;
-  AfterReceive after_receive_;
   std::array<dio::ReceivedDatagram, kBurst> burst_{};
+  // More was pending after a round of bursts: come back through the loop.
+  Task readable_again_;
   bool waiting_writable_ = false;
-  // Polled backends: a poll is queued in the loop / the port sleeps (generation tells stale wake-ups apart).
-  bool poll_posted_ = false;
+  // Polled backends: the next poll, queued in the loop; the sleep's timer; a wake-up after a send. The
+  // generation tells stale wake-ups apart.
+  Task next_poll_;
+  Timer idle_timer_;
+  Task wake_after_send_;
   bool sleeping_ = false;
   bool wake_wait_pending_ = false;
   std::uint64_t sleep_generation_ = 0;
-  Clock::time_point last_traffic_{};
-  // Handlers still queued in the loop when this object dies must not touch it.
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  TimePoint last_traffic_{};
+  Lifetime lifetime_;  // the descriptor's waits
 };
 
 }  // namespace hoplink::transport

@@ -15,14 +15,12 @@ constexpr std::size_t kMaxWaiting = 64;
 
 }  // namespace
 
-ProxyAssociation::ProxyAssociation(asio::io_context& io, ClientProxy& proxy, PeerAddress udp_local)
-    : io_(io), proxy_(proxy), udp_local_(udp_local), socket_(io), timer_(io) {}
+ProxyAssociation::ProxyAssociation(Runtime& runtime, ClientProxy& proxy, PeerAddress udp_local)
+    : runtime_(runtime), proxy_(proxy), udp_local_(udp_local), socket_(runtime.io()), timer_(runtime) {}
 
 ProxyAssociation::~ProxyAssociation() {
-  *alive_ = false;
   error_code ignored;
   socket_.close(ignored);
-  timer_.cancel();
 }
 
 void ProxyAssociation::start(std::function<void()> on_ready) {
@@ -34,12 +32,7 @@ void ProxyAssociation::start(std::function<void()> on_ready) {
 Result<void, std::string> ProxyAssociation::associate_blocking(std::chrono::milliseconds timeout) {
   last_error_.reset();
   associate();
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!relay_ && !last_error_ && std::chrono::steady_clock::now() < deadline) {
-    io_.run_one_until(deadline);
-  }
-  // run_one_until() may have found the loop out of work; App::run() needs it ready again.
-  if (io_.stopped()) io_.restart();
+  runtime_.run_until([this] { return relay_ || last_error_; }, runtime_.now() + timeout);
   if (relay_) return {};
   return fail(last_error_.value_or("no answer from SOCKS5 proxy " + proxy_.uri.address.to_string() +
                                    " within " + std::to_string(timeout.count()) + " ms"));
@@ -53,15 +46,12 @@ void ProxyAssociation::associate() {
   // and all zeros otherwise (RFC 1928: the client does not know it yet).
   const auto client = udp_local_.is_unspecified() ? PeerAddress::v4({0, 0, 0, 0}, 0) : udp_local_;
   handshake_ = std::make_unique<pt::Socks5UdpAssociate>(proxy_.uri.username, proxy_.uri.password, client);
-  timer_.expires_after(kHandshakeTimeout);
-  timer_.async_wait([this, alive = alive_](const error_code& ec) {
-    if (!*alive || ec) return;
+  timer_.arm_after(kHandshakeTimeout, [this] {
     if (!relay_)
       on_failed("no UDP ASSOCIATE reply within " + std::to_string(kHandshakeTimeout.count()) + " ms");
   });
-  socket_.async_connect(to_tcp_endpoint(proxy_.uri.address), [this, alive = alive_](const error_code& ec) {
-    if (*alive) on_connected(ec);
-  });
+  socket_.async_connect(to_tcp_endpoint(proxy_.uri.address),
+                        lifetime_.guard([this](const error_code& ec) { on_connected(ec); }));
 }
 
 void ProxyAssociation::on_connected(const error_code& ec) {
@@ -79,19 +69,19 @@ void ProxyAssociation::on_connected(const error_code& ec) {
 }
 
 void ProxyAssociation::send_then_read() {
-  asio::async_write(socket_, asio::buffer(out_), [this, alive = alive_](const error_code& ec, std::size_t) {
-    if (!*alive || ec == asio::error::operation_aborted) return;
+  asio::async_write(socket_, asio::buffer(out_), lifetime_.guard([this](const error_code& ec, std::size_t) {
+    if (ec == asio::error::operation_aborted) return;
     if (ec) {
       on_failed("SOCKS5 proxy " + proxy_.uri.address.to_string() + ": " + ec.message());
       return;
     }
     read_reply();
-  });
+  }));
 }
 
 void ProxyAssociation::read_reply() {
-  socket_.async_read_some(asio::buffer(in_), [this, alive = alive_](const error_code& ec, std::size_t bytes) {
-    if (!*alive || ec == asio::error::operation_aborted) return;
+  socket_.async_read_some(asio::buffer(in_), lifetime_.guard([this](const error_code& ec, std::size_t bytes) {
+    if (ec == asio::error::operation_aborted) return;
     if (ec) {
       on_failed("SOCKS5 proxy " + proxy_.uri.address.to_string() +
                 " closed the connection during UDP ASSOCIATE");
@@ -108,7 +98,7 @@ void ProxyAssociation::read_reply() {
     } else {
       send_then_read();
     }
-  });
+  }));
 }
 
 void ProxyAssociation::on_associated() {
@@ -130,8 +120,8 @@ void ProxyAssociation::on_associated() {
 
 void ProxyAssociation::watch_control_connection() {
   // The proxy sends nothing more on the control connection; its end is the end of the association.
-  socket_.async_read_some(asio::buffer(in_), [this, alive = alive_](const error_code& ec, std::size_t) {
-    if (!*alive || ec == asio::error::operation_aborted) return;
+  socket_.async_read_some(asio::buffer(in_), lifetime_.guard([this](const error_code& ec, std::size_t) {
+    if (ec == asio::error::operation_aborted) return;
     if (!ec) {
       watch_control_connection();
       return;
@@ -140,7 +130,7 @@ void ProxyAssociation::watch_control_connection() {
     proxy_.log.warning("SOCKS5 proxy " + proxy_.uri.address.to_string() +
                        " ended the UDP association; links through it stall until it is renewed");
     retry_later();
-  });
+  }));
 }
 
 void ProxyAssociation::on_failed(const std::string& why) {
@@ -155,17 +145,14 @@ void ProxyAssociation::on_failed(const std::string& why) {
 
 void ProxyAssociation::retry_later() {
   if (!renew_) return;
-  timer_.expires_after(backoff_);
+  timer_.arm_after(backoff_, [this] { associate(); });
   backoff_ = std::min(backoff_ * 2, kMaxBackoff);
-  timer_.async_wait([this, alive = alive_](const error_code& ec) {
-    if (*alive && !ec) associate();
-  });
 }
 
-Socks5UdpIo::Socks5UdpIo(asio::io_context& io, ClientProxy& proxy, std::unique_ptr<dio::DatagramIo> inner,
+Socks5UdpIo::Socks5UdpIo(Runtime& runtime, ClientProxy& proxy, std::unique_ptr<dio::DatagramIo> inner,
                          std::function<void()> on_ready)
     : inner_(std::move(inner)),
-      association_(io, proxy, inner_->local_address()),
+      association_(runtime, proxy, inner_->local_address()),
       scratch_(inner_->max_payload()) {
   association_.start(std::move(on_ready));
 }

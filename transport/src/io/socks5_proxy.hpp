@@ -13,12 +13,14 @@
 #include <string>
 #include <vector>
 
-#include "runtime/asio.hpp"
 #include "common/result.hpp"
 #include "dpdk_io/datagram_io.hpp"
-#include "runtime/logger.hpp"
 #include "pt/environment.hpp"
 #include "pt/socks5_udp.hpp"
+#include "runtime/asio.hpp"
+#include "runtime/lifetime.hpp"
+#include "runtime/logger.hpp"
+#include "runtime/runtime.hpp"
 
 namespace hoplink::transport {
 
@@ -42,7 +44,7 @@ struct ClientProxy {
 class ProxyAssociation {
  public:
   // `udp_local`: the local address of the UDP socket the datagrams leave from.
-  ProxyAssociation(asio::io_context& io, ClientProxy& proxy, PeerAddress udp_local);
+  ProxyAssociation(Runtime& runtime, ClientProxy& proxy, PeerAddress udp_local);
   ~ProxyAssociation();
   ProxyAssociation(const ProxyAssociation&) = delete;
   ProxyAssociation& operator=(const ProxyAssociation&) = delete;
@@ -50,8 +52,8 @@ class ProxyAssociation {
   // Associates in the background, and again whenever the proxy ends the association. `on_ready` runs from
   // the loop after each success.
   void start(std::function<void()> on_ready);
-  // Start-up check (before the loop runs): one association, running the io_context until done or
-  // `timeout`, not renewed afterwards. The error is one line for PROXY-ERROR.
+  // Start-up check (before the loop runs): one association, running the loop until done or `timeout`, not
+  // renewed afterwards. The error is one line for PROXY-ERROR.
   Result<void, std::string> associate_blocking(std::chrono::milliseconds timeout);
 
   // Where datagrams go now; nullopt while (re)associating.
@@ -69,11 +71,11 @@ class ProxyAssociation {
   void watch_control_connection();
   void retry_later();
 
-  asio::io_context& io_;
+  Runtime& runtime_;
   ClientProxy& proxy_;
   PeerAddress udp_local_;
   tcp::socket socket_;
-  asio::steady_timer timer_;
+  Timer timer_;
   std::unique_ptr<pt::Socks5UdpAssociate> handshake_;
   std::vector<std::byte> out_;
   std::array<std::byte, 512> in_{};
@@ -83,7 +85,7 @@ class ProxyAssociation {
   bool renew_ = false;
   bool ever_associated_ = false;
   std::chrono::milliseconds backoff_{500};
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  Lifetime lifetime_;  // the control connection's operations
 };
 
 // A DatagramIo that sends and receives through the relay of its own association, over `inner` (a kernel UDP
@@ -93,7 +95,7 @@ class ProxyAssociation {
 class Socks5UdpIo final : public dio::DatagramIo {
  public:
   // Starts associating at once; `on_ready` (e.g. the owner's flush) runs after each association.
-  Socks5UdpIo(asio::io_context& io, ClientProxy& proxy, std::unique_ptr<dio::DatagramIo> inner,
+  Socks5UdpIo(Runtime& runtime, ClientProxy& proxy, std::unique_ptr<dio::DatagramIo> inner,
               std::function<void()> on_ready);
 
   Result<std::size_t, dio::IoError> receive_burst(std::span<dio::ReceivedDatagram> out) override;

@@ -2,7 +2,7 @@
 
 namespace hoplink::transport {
 
-Result<std::unique_ptr<DatagramPort>, std::string> open_datagram_port(asio::io_context& io, SctpHost& host,
+Result<std::unique_ptr<DatagramPort>, std::string> open_datagram_port(Runtime& runtime,
                                                                       DatagramIoFactory& datagrams,
                                                                       const PeerAddress& bind,
                                                                       DatagramPort::Handler on_datagram,
@@ -14,12 +14,11 @@ Result<std::unique_ptr<DatagramPort>, std::string> open_datagram_port(asio::io_c
   // so outlives the callback.
   auto port_slot = std::make_shared<DatagramPort*>(nullptr);
   if (proxy != nullptr) {
-    backend = std::make_unique<Socks5UdpIo>(io, *proxy, std::move(backend), [port_slot] {
+    backend = std::make_unique<Socks5UdpIo>(runtime, *proxy, std::move(backend), [port_slot] {
       if (*port_slot != nullptr) (*port_slot)->flush();
     });
   }
-  auto port = std::make_unique<DatagramPort>(io, std::move(backend), std::move(on_datagram),
-                                             [&host] { host.settle(); });
+  auto port = std::make_unique<DatagramPort>(runtime, std::move(backend), std::move(on_datagram));
   *port_slot = port.get();
   port->start();
   return port;

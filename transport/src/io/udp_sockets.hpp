@@ -11,21 +11,19 @@
 #include <unordered_map>
 #include <vector>
 
-#include "runtime/asio.hpp"
 #include "common/result.hpp"
 #include "io/datagram_io_factory.hpp"
 #include "io/datagram_port.hpp"
-#include "transports/datagram_transport.hpp"
-#include "app/options.hpp"
-#include "transports/sctp_host.hpp"
 #include "io/socks5_proxy.hpp"
+#include "runtime/asio.hpp"
+#include "runtime/runtime.hpp"
+#include "runtime/status_fields.hpp"
 
 namespace hoplink::transport {
 
-// A started DatagramPort on `bind` (port 0: any free port), from the --io backend; the SCTP host settles
-// after each received round. With `proxy` (client sockets under TOR_PT_PROXY) every datagram goes through the
-// proxy's UDP relay.
-Result<std::unique_ptr<DatagramPort>, std::string> open_datagram_port(asio::io_context& io, SctpHost& host,
+// A started DatagramPort on `bind` (port 0: any free port), from the --io backend. With `proxy` (client
+// sockets under TOR_PT_PROXY) every datagram goes through the proxy's UDP relay.
+Result<std::unique_ptr<DatagramPort>, std::string> open_datagram_port(Runtime& runtime,
                                                                       DatagramIoFactory& datagrams,
                                                                       const PeerAddress& bind,
                                                                       DatagramPort::Handler on_datagram,
@@ -47,23 +45,20 @@ void add_io_fields(StatusFields& fields, const dio::IoCounters& io);
 template <class Peer>
 class UdpEndpoints {
  public:
-  // One socket. The host flushes its port after every settle, for as long as the endpoint lives.
+  // One socket.
   struct Endpoint {
-    Endpoint(SctpHost& host, bool server) : host(host), server(server) {}
-    ~Endpoint() { host.remove_flusher(flusher); }
+    explicit Endpoint(bool server) : server(server) {}
     Endpoint(const Endpoint&) = delete;
     Endpoint& operator=(const Endpoint&) = delete;
 
-    SctpHost& host;
-    std::uint64_t flusher = 0;
     std::unique_ptr<DatagramPort> port;
     std::unordered_map<PeerAddress, std::unique_ptr<Peer>, PeerAddressHash> peers;  // destroyed before port
     bool server = false;
   };
   using Handler = std::function<void(Endpoint& endpoint, const dio::ReceivedDatagram& datagram)>;
 
-  UdpEndpoints(asio::io_context& io, SctpHost& host, DatagramIoFactory& datagrams, Handler on_datagram)
-      : io_(io), host_(host), datagrams_(datagrams), on_datagram_(std::move(on_datagram)) {}
+  UdpEndpoints(Runtime& runtime, DatagramIoFactory& datagrams, Handler on_datagram)
+      : runtime_(runtime), datagrams_(datagrams), on_datagram_(std::move(on_datagram)) {}
 
   Result<Endpoint*, std::string> serve(const PeerAddress& bind) {
     if (server_) return fail(std::string("already serving"));
@@ -115,20 +110,18 @@ class UdpEndpoints {
 
  private:
   Result<std::unique_ptr<Endpoint>, std::string> open(const PeerAddress& bind, bool server) {
-    auto endpoint = std::make_unique<Endpoint>(host_, server);
+    auto endpoint = std::make_unique<Endpoint>(server);
     auto* raw = endpoint.get();
     auto port = open_datagram_port(
-        io_, host_, datagrams_, bind,
+        runtime_, datagrams_, bind,
         [this, raw](const dio::ReceivedDatagram& datagram) { on_datagram_(*raw, datagram); },
         server ? nullptr : proxy_);
     if (!port.ok()) return fail(port.error());
     endpoint->port = std::move(port).value();
-    endpoint->flusher = host_.add_flusher([raw] { raw->port->flush(); });
     return endpoint;
   }
 
-  asio::io_context& io_;
-  SctpHost& host_;
+  Runtime& runtime_;
   DatagramIoFactory& datagrams_;
   Handler on_datagram_;
   std::unique_ptr<Endpoint> server_;

@@ -29,40 +29,38 @@ void ClientSession::start() {
     return;
   }
   // tor speaks at once; a silent client is dropped.
-  timer_.expires_after(context_.options.handshake_timeout);
-  timer_.async_wait([self = shared_from_this()](const error_code& ec) {
-    if (ec || self->finished_ || self->association_ || self->replying_) return;
-    self->context_.link.log.info("SOCKS connection " + std::to_string(self->id_) + ": no request in time");
-    self->close_now();
+  timer_.arm_after(context_.options.handshake_timeout, [this] {
+    if (finished_ || association_ || replying_) return;
+    context_.link.log.info("SOCKS connection " + std::to_string(id_) + ": no request in time");
+    close_now();
   });
   read_socks();
 }
 
 void ClientSession::read_socks() {
-  socket_.async_read_some(asio::buffer(in_),
-                          [self = shared_from_this()](const error_code& ec, std::size_t bytes) {
-                            if (self->finished_) return;
-                            if (ec) {
-                              self->close_now();
-                              return;
-                            }
-                            self->on_socks_bytes(bytes);
-                          });
+  socket_.async_read_some(asio::buffer(in_), lifetime_.guard([this](const error_code& ec, std::size_t bytes) {
+    if (finished_) return;
+    if (ec) {
+      close_now();
+      return;
+    }
+    on_socks_bytes(bytes);
+  }));
 }
 
 void ClientSession::on_socks_bytes(std::size_t bytes) {
   out_.clear();
   const auto status = socks_.receive(std::span(in_.data(), bytes), out_);
-  auto after_write = [self = shared_from_this(), status](const error_code& ec, std::size_t) {
-    if (self->finished_) return;
+  auto after_write = [this, status](const error_code& ec, std::size_t) {
+    if (finished_) return;
     if (ec || status == pt::Socks5Server::Status::failed) {
-      self->close_now();
+      close_now();
       return;
     }
     if (status == pt::Socks5Server::Status::need_more) {
-      self->read_socks();
+      read_socks();
     } else {
-      self->connect(self->socks_.request().target, self->socks_.request().args);
+      connect(socks_.request().target, socks_.request().args);
     }
   };
   if (status == pt::Socks5Server::Status::failed) {
@@ -72,47 +70,43 @@ void ClientSession::on_socks_bytes(std::size_t bytes) {
   if (out_.empty()) {
     after_write({}, 0);
   } else {
-    asio::async_write(socket_, asio::buffer(out_), std::move(after_write));
+    asio::async_write(socket_, asio::buffer(out_), lifetime_.guard(std::move(after_write)));
   }
 }
 
 void ClientSession::connect(const PeerAddress& bridge, const pt::Args& args) {
   bridge_ = bridge;
-  std::weak_ptr<ClientSession> weak = shared_from_this();
-  auto association = context_.transport.connect(
-      {bridge, args, context_.options, *this, [weak](const ConnectFailure& failure) {
-         if (auto self = weak.lock()) self->reply_and_close(failure.reply, failure.message);
-       }});
+  auto association = context_.transport.connect({bridge, args, context_.options.association, *this,
+                                                 lifetime_.guard([this](const ConnectFailure& failure) {
+                                                   reply_and_close(failure.reply, failure.message);
+                                                 })});
   if (!association.ok()) {
     reply_and_close(association.error().reply, association.error().message);
     return;
   }
   association_ = std::move(association).value();
   watch_tor_while_connecting();
-  timer_.cancel();
-  timer_.expires_after(context_.options.connect_timeout);
-  timer_.async_wait([self = shared_from_this()](const error_code& ec) {
-    if (ec || self->finished_) return;
-    self->reply_and_close(
-        pt::Socks5Reply::ttl_expired,
-        "no answer within " + std::to_string(self->context_.options.connect_timeout.count()) + " ms");
+  timer_.arm_after(context_.options.connect_timeout, [this] {
+    if (finished_) return;
+    reply_and_close(pt::Socks5Reply::ttl_expired,
+                    "no answer within " + std::to_string(context_.options.connect_timeout.count()) + " ms");
   });
 }
 
 void ClientSession::watch_tor_while_connecting() {
   // tor may give up first: its EOF ends the attempt now rather than at the connect timeout. Nothing is
   // consumed here: bytes tor sends early stay in the socket for the link.
-  socket_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](const error_code& ec) {
-    if (ec || self->finished_ || self->replying_) return;
+  socket_.async_wait(tcp::socket::wait_read, lifetime_.guard([this](const error_code& ec) {
+    if (ec || finished_ || replying_) return;
     std::byte probe{};
     error_code peek_error;
-    const auto peeked = self->socket_.receive(asio::buffer(&probe, 1), tcp::socket::message_peek, peek_error);
+    const auto peeked = socket_.receive(asio::buffer(&probe, 1), tcp::socket::message_peek, peek_error);
     if (peek_error || peeked == 0) {
-      self->context_.link.log.info("tor closed SOCKS connection " + std::to_string(self->id_) +
-                                   " while connecting to " + self->bridge_.to_string());
-      self->close_now();
+      context_.link.log.info("tor closed SOCKS connection " + std::to_string(id_) + " while connecting to " +
+                             bridge_.to_string());
+      close_now();
     }
-  });
+  }));
 }
 
 void ClientSession::on_connected() {
@@ -126,15 +120,14 @@ void ClientSession::on_connected() {
   }
   const auto reply = pt::socks5_reply(pt::Socks5Reply::succeeded);
   out_.assign(reply.begin(), reply.end());
-  asio::async_write(socket_, asio::buffer(out_),
-                    [self = shared_from_this()](const error_code& ec, std::size_t) {
-                      if (self->finished_) return;
-                      if (ec) {
-                        self->close_now();
-                        return;
-                      }
-                      self->become_link();
-                    });
+  asio::async_write(socket_, asio::buffer(out_), lifetime_.guard([this](const error_code& ec, std::size_t) {
+    if (finished_) return;
+    if (ec) {
+      close_now();
+      return;
+    }
+    become_link();
+  }));
 }
 
 void ClientSession::on_closed(sctp::CloseReason reason) {
@@ -150,7 +143,7 @@ void ClientSession::reply_and_close(pt::Socks5Reply reply, const std::string& wh
   context_.link.log.warning("link to bridge " + bridge_.to_string() + " failed: " + why);
   if (association_) {
     association_.reset();
-    context_.link.host.settle_soon();
+    context_.link.runtime.end_round_soon();
   }
   timer_.cancel();
   if (context_.fixed_remote) {
@@ -160,7 +153,7 @@ void ClientSession::reply_and_close(pt::Socks5Reply reply, const std::string& wh
   const auto bytes = pt::socks5_reply(reply);
   out_.assign(bytes.begin(), bytes.end());
   asio::async_write(socket_, asio::buffer(out_),
-                    [self = shared_from_this()](const error_code&, std::size_t) { self->close_now(); });
+                    lifetime_.guard([this](const error_code&, std::size_t) { close_now(); }));
 }
 
 void ClientSession::become_link() {

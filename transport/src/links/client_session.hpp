@@ -6,12 +6,12 @@
 #include <optional>
 #include <vector>
 
-#include "runtime/asio.hpp"
-#include "transports/datagram_transport.hpp"
 #include "links/link.hpp"
-#include "app/options.hpp"
+#include "links/link_options.hpp"
 #include "links/pending_link.hpp"
 #include "pt/socks5_server.hpp"
+#include "runtime/asio.hpp"
+#include "transports/datagram_transport.hpp"
 
 namespace hoplink::transport {
 
@@ -23,9 +23,7 @@ struct ClientContext {
   pt::Args fixed_args;                      // unmanaged: the bridge-line arguments (--fp) for every link
 };
 
-class ClientSession final : public PendingLink,
-                            public sctp::AssociationEvents,
-                            public std::enable_shared_from_this<ClientSession> {
+class ClientSession final : public PendingLink, public sctp::AssociationEvents {
  public:
   ClientSession(ClientContext& context, std::uint64_t id, tcp::socket socket);
   void start();

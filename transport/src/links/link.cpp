@@ -14,7 +14,7 @@ Link::Link(LinkContext context, std::uint64_t id, tcp::socket socket,
       socket_(std::move(socket)),
       association_(std::move(association)),
       description_(std::move(description)),
-      started_(std::chrono::steady_clock::now()),
+      started_(context_.runtime.now()),
       to_peer_(std::max(kBufferBytes, to_peer_first.size())),
       from_peer_(kBufferBytes) {
   std::copy(to_peer_first.begin(), to_peer_first.end(), to_peer_.begin());
@@ -37,19 +37,19 @@ void Link::read_tcp() {
   if (reading_ || tcp_eof_ || finished_ || to_peer_begin_ < to_peer_end_) return;
   reading_ = true;
   socket_.async_read_some(asio::buffer(to_peer_.data(), to_peer_.size()),
-                          [self = shared_from_this()](const error_code& ec, std::size_t bytes) {
-                            self->reading_ = false;
-                            if (self->finished_) return;
+                          lifetime_.guard([this](const error_code& ec, std::size_t bytes) {
+                            reading_ = false;
+                            if (finished_) return;
                             if (ec == asio::error::eof) {
-                              self->tcp_eof_ = true;
+                              tcp_eof_ = true;
                             } else if (ec) {
-                              self->finish("tor connection error: " + ec.message());
+                              finish("tor connection error: " + ec.message());
                               return;
                             }
-                            self->to_peer_begin_ = 0;
-                            self->to_peer_end_ = bytes;
-                            self->push_to_peer();
-                          });
+                            to_peer_begin_ = 0;
+                            to_peer_end_ = bytes;
+                            push_to_peer();
+                          }));
 }
 
 void Link::push_to_peer() {
@@ -61,7 +61,7 @@ void Link::push_to_peer() {
     to_peer_begin_ += accepted;
     bytes_to_peer_ += accepted;
   }
-  context_.host.settle_soon();
+  context_.runtime.end_round_soon();
   if (to_peer_begin_ < to_peer_end_) return;
   if (tcp_eof_) {
     // Every byte tor sent is queued: an orderly SCTP shutdown delivers them, then completes.
@@ -79,11 +79,10 @@ void Link::pull_from_peer() {
       writing_ = true;
       bytes_from_peer_ += received.bytes;
       // The read freed receive window: let usrsctp's window update leave soon.
-      context_.host.settle_soon();
-      asio::async_write(socket_, asio::buffer(from_peer_.data(), received.bytes),
-                        [self = shared_from_this()](const error_code& ec, std::size_t bytes) {
-                          self->on_tcp_written(ec, bytes);
-                        });
+      context_.runtime.end_round_soon();
+      asio::async_write(
+          socket_, asio::buffer(from_peer_.data(), received.bytes),
+          lifetime_.guard([this](const error_code& ec, std::size_t bytes) { on_tcp_written(ec, bytes); }));
       return;
     }
     if (received.end_of_stream) {
@@ -123,8 +122,7 @@ void Link::maybe_finish() {
 void Link::finish(const std::string& why) {
   if (finished_) return;
   finished_ = true;
-  auto self = shared_from_this();  // the registry's reference goes below
-  const auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  const auto seconds = std::chrono::duration<double>(context_.runtime.now() - started_).count();
   auto& totals = context_.registry.totals();
   ++totals.closed;
   totals.bytes_to_peer += bytes_to_peer_;
@@ -141,16 +139,16 @@ void Link::finish(const std::string& why) {
   } else {
     context_.log.notice(summary);
   }
-  PathFields fields{{"LINK", std::to_string(id_)},
-                    {"EVENT", "closed"},
-                    {"REASON", orderly ? "orderly" : why},
-                    {"BYTES_TO_PEER", std::to_string(bytes_to_peer_)},
-                    {"BYTES_FROM_PEER", std::to_string(bytes_from_peer_)},
-                    {"SECONDS", std::to_string(static_cast<long long>(seconds))}};
+  StatusFields fields{{"LINK", std::to_string(id_)},
+                      {"EVENT", "closed"},
+                      {"REASON", orderly ? "orderly" : why},
+                      {"BYTES_TO_PEER", std::to_string(bytes_to_peer_)},
+                      {"BYTES_FROM_PEER", std::to_string(bytes_from_peer_)},
+                      {"SECONDS", std::to_string(static_cast<long long>(seconds))}};
   if (path) append_path_fields(fields, *path);
   context_.log.messages().status(context_.transport, fields);
   close_now();
-  context_.registry.remove(id_);
+  context_.registry.remove(id_);  // destroyed from the loop, after this call
 }
 
 std::optional<sctp::AssociationStats> Link::path_stats() const {
@@ -165,7 +163,7 @@ void Link::close_now() {
   if (association_) {
     // Not closed yet: destruction aborts it. Released here so that nothing refers to the stack later.
     association_.reset();
-    context_.host.settle_soon();
+    context_.runtime.end_round_soon();
   }
 }
 

@@ -11,25 +11,23 @@
 #include <string>
 #include <vector>
 
-#include "runtime/asio.hpp"
 #include "links/link_registry.hpp"
+#include "runtime/asio.hpp"
+#include "runtime/lifetime.hpp"
 #include "runtime/logger.hpp"
+#include "runtime/runtime.hpp"
 #include "sctp/association.hpp"
-#include "transports/sctp_host.hpp"
 
 namespace hoplink::transport {
 
 struct LinkContext {
-  asio::io_context& io;
-  SctpHost& host;
+  Runtime& runtime;
   Logger& log;
   LinkRegistry& registry;
   std::string transport;
 };
 
-class Link final : public Closable,
-                   public sctp::AssociationEvents,
-                   public std::enable_shared_from_this<Link> {
+class Link final : public Closable, public sctp::AssociationEvents {
  public:
   // `to_peer_first`: bytes tor already sent (after SOCKS or Extended ORPort), sent before anything else.
   Link(LinkContext context, std::uint64_t id, tcp::socket socket,
@@ -37,7 +35,7 @@ class Link final : public Closable,
        std::vector<std::byte> to_peer_first);
   ~Link() override;
 
-  // Takes over the association's events and starts relaying. The registry keeps the link alive.
+  // Takes over the association's events and starts relaying. The registry owns the link.
   void start();
   void close_now() override;
   std::optional<sctp::AssociationStats> path_stats() const override;
@@ -65,7 +63,7 @@ class Link final : public Closable,
   tcp::socket socket_;
   std::unique_ptr<sctp::Association> association_;
   std::string description_;
-  std::chrono::steady_clock::time_point started_;
+  TimePoint started_;
 
   std::vector<std::byte> to_peer_;  // read from TCP, not yet accepted by the association
   std::size_t to_peer_begin_ = 0;
@@ -81,6 +79,7 @@ class Link final : public Closable,
   bool association_closed_ = false;
   bool finished_ = false;
   sctp::CloseReason close_reason_ = sctp::CloseReason::shutdown_complete;
+  Lifetime lifetime_;  // tor's socket operations
 };
 
 }  // namespace hoplink::transport

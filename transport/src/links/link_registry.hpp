@@ -1,4 +1,6 @@
-// Every live link and handshake session, by id: for STATUS counters and for closing them all at exit.
+// Every live link and handshake session, by id: for STATUS counters and for closing them all at exit. The
+// registry owns them; one that leaves it (closed, or replaced under its id by the Link it became) is
+// destroyed from the loop afterwards, since it is usually the caller.
 #pragma once
 
 #include <cstdint>
@@ -6,7 +8,9 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
+#include "runtime/runtime.hpp"
 #include "sctp/association.hpp"
 
 namespace hoplink::transport {
@@ -44,12 +48,26 @@ struct LinkTotals {
 
 class LinkRegistry {
  public:
-  explicit LinkRegistry(std::size_t max_entries) : max_entries_(max_entries) {}
+  LinkRegistry(Runtime& runtime, std::size_t max_entries)
+      : max_entries_(max_entries), reap_(runtime, [this] { leaving_.clear(); }) {}
 
   std::uint64_t next_id() { return ++last_id_; }
   bool full() const { return entries_.size() >= max_entries_; }
-  void add(std::uint64_t id, std::shared_ptr<Closable> entry) { entries_[id] = std::move(entry); }
-  void remove(std::uint64_t id) { entries_.erase(id); }
+  // Adds `entry` under `id`, or replaces what was there. Returns the entry.
+  template <class Entry>
+  Entry& add(std::uint64_t id, std::unique_ptr<Entry> entry) {
+    Entry& added = *entry;
+    auto& slot = entries_[id];
+    if (slot) leave(std::move(slot));
+    slot = std::move(entry);
+    return added;
+  }
+  void remove(std::uint64_t id) {
+    auto found = entries_.find(id);
+    if (found == entries_.end()) return;
+    leave(std::move(found->second));
+    entries_.erase(found);
+  }
   std::size_t size() const { return entries_.size(); }
 
   // Closes everything; entries removing themselves meanwhile is fine.
@@ -73,7 +91,14 @@ class LinkRegistry {
  private:
   std::size_t max_entries_;
   std::uint64_t last_id_ = 0;
-  std::unordered_map<std::uint64_t, std::shared_ptr<Closable>> entries_;
+  void leave(std::unique_ptr<Closable> entry) {
+    leaving_.push_back(std::move(entry));
+    reap_.schedule();
+  }
+
+  std::unordered_map<std::uint64_t, std::unique_ptr<Closable>> entries_;
+  std::vector<std::unique_ptr<Closable>> leaving_;
+  Task reap_;
   LinkTotals totals_;
 };
 

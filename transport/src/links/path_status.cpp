@@ -18,7 +18,7 @@ std::string ms(std::uint64_t us) {
   return text;
 }
 
-void append_counters(PathFields& fields, const PathCounters& c) {
+void append_counters(StatusFields& fields, const PathCounters& c) {
   fields.emplace_back("RETRANSMITTED", std::to_string(c.retransmitted_chunks));
   fields.emplace_back("T3_TIMEOUTS", std::to_string(c.t3_timeouts));
   fields.emplace_back("FAST_RETRANSMITS", std::to_string(c.fast_retransmits));
@@ -26,7 +26,7 @@ void append_counters(PathFields& fields, const PathCounters& c) {
 
 }  // namespace
 
-void append_path_fields(PathFields& fields, const sctp::AssociationStats& path) {
+void append_path_fields(StatusFields& fields, const sctp::AssociationStats& path) {
   fields.emplace_back("SRTT_MS", std::to_string(path.srtt_ms));
   if (!path.cc_state.empty()) {
     fields.emplace_back("MIN_RTT_MS", ms(path.min_rtt_us));
@@ -41,7 +41,7 @@ void append_path_fields(PathFields& fields, const sctp::AssociationStats& path) 
   append_counters(fields, counters);
 }
 
-void append_path_totals(PathFields& fields, const LinkRegistry& registry) {
+void append_path_totals(StatusFields& fields, const LinkRegistry& registry) {
   PathCounters counters = registry.totals().closed_paths;
   std::uint64_t pacing = 0;
   std::uint64_t bandwidth = 0;

@@ -7,16 +7,17 @@ PendingLink::PendingLink(LinkContext& link, std::uint64_t id, tcp::socket socket
     : link_(link),
       id_(id),
       socket_(std::move(socket)),
-      timer_(link.io),
+      timer_(link.runtime),
       association_(std::move(association)) {}
 
 void PendingLink::hand_over(std::string description, std::vector<std::byte> to_peer_first) {
   finished_ = true;
   timer_.cancel();
-  auto link = std::make_shared<Link>(link_, id_, std::move(socket_), std::move(association_),
-                                     std::move(description), std::move(to_peer_first));
-  link_.registry.add(id_, link);
-  link->start();
+  // This session leaves the registry (destroyed from the loop) and the Link takes its id.
+  auto& link =
+      link_.registry.add(id_, std::make_unique<Link>(link_, id_, std::move(socket_), std::move(association_),
+                                                     std::move(description), std::move(to_peer_first)));
+  link.start();
 }
 
 void PendingLink::close_now() {
@@ -27,7 +28,7 @@ void PendingLink::close_now() {
   socket_.close(ignored);
   if (association_) {
     association_.reset();
-    link_.host.settle_soon();
+    link_.runtime.end_round_soon();
   }
   link_.registry.remove(id_);
 }

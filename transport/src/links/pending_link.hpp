@@ -7,8 +7,10 @@
 #include <string>
 #include <vector>
 
-#include "runtime/asio.hpp"
 #include "links/link.hpp"
+#include "runtime/asio.hpp"
+#include "runtime/lifetime.hpp"
+#include "runtime/runtime.hpp"
 
 namespace hoplink::transport {
 
@@ -26,9 +28,10 @@ class PendingLink : public Closable {
   LinkContext& link_;
   std::uint64_t id_;
   tcp::socket socket_;
-  asio::steady_timer timer_;
+  Timer timer_;
   std::unique_ptr<sctp::Association> association_;
   bool finished_ = false;  // closed, or handed over to a Link
+  Lifetime lifetime_;      // tor's socket operations
 };
 
 }  // namespace hoplink::transport

@@ -25,26 +25,25 @@ Result<pt::AuthCookie, std::string> read_cookie(const std::string& path) {
 
 ServerSession::ServerSession(ServerContext& context, std::uint64_t id,
                              std::unique_ptr<sctp::Association> association, const PeerAddress& from)
-    : PendingLink(context.link, id, tcp::socket(context.link.io), std::move(association)),
+    : PendingLink(context.link, id, tcp::socket(context.link.runtime.io()), std::move(association)),
       context_(context),
       from_(from),
       in_(4096) {}
 
 void ServerSession::start() {
   association_->set_events(*this);
-  timer_.expires_after(context_.options.handshake_timeout);
-  timer_.async_wait([self = shared_from_this()](const error_code& ec) {
-    if (ec || self->finished_) return;
-    self->fail("tor's ORPort did not complete the handshake in time");
+  timer_.arm_after(context_.options.handshake_timeout, [this] {
+    if (finished_) return;
+    fail("tor's ORPort did not complete the handshake in time");
   });
-  socket_.async_connect(to_tcp_endpoint(context_.orport), [self = shared_from_this()](const error_code& ec) {
-    if (self->finished_) return;
+  socket_.async_connect(to_tcp_endpoint(context_.orport), lifetime_.guard([this](const error_code& ec) {
+    if (finished_) return;
     if (ec) {
-      self->fail("cannot connect to tor at " + self->context_.orport.to_string() + ": " + ec.message());
+      fail("cannot connect to tor at " + context_.orport.to_string() + ": " + ec.message());
       return;
     }
-    self->on_tcp_connected();
-  });
+    on_tcp_connected();
+  }));
 }
 
 void ServerSession::on_tcp_connected() {
@@ -63,33 +62,32 @@ void ServerSession::on_tcp_connected() {
 }
 
 void ServerSession::read_ext_or() {
-  socket_.async_read_some(asio::buffer(in_), [self = shared_from_this()](const error_code& ec,
-                                                                         std::size_t bytes) {
-    if (self->finished_) return;
+  socket_.async_read_some(asio::buffer(in_), lifetime_.guard([this](const error_code& ec, std::size_t bytes) {
+    if (finished_) return;
     if (ec) {
-      self->fail("Extended ORPort closed during the handshake: " + ec.message());
+      fail("Extended ORPort closed during the handshake: " + ec.message());
       return;
     }
-    self->out_.clear();
-    const auto status = self->ext_or_->receive(std::span(self->in_.data(), bytes), self->out_);
+    out_.clear();
+    const auto status = ext_or_->receive(std::span(in_.data(), bytes), out_);
     switch (status) {
       case pt::ExtOrClient::Status::need_more:
-        self->write_then_read();
+        write_then_read();
         return;
       case pt::ExtOrClient::Status::ready: {
         // OKAY arrives after our last message, so nothing is left to write.
-        std::vector<std::byte> leftover(self->ext_or_->leftover().begin(), self->ext_or_->leftover().end());
-        self->become_link(std::move(leftover));
+        std::vector<std::byte> leftover(ext_or_->leftover().begin(), ext_or_->leftover().end());
+        become_link(std::move(leftover));
         return;
       }
       case pt::ExtOrClient::Status::denied:
-        self->fail("tor's Extended ORPort denied the link: " + self->ext_or_->error());
+        fail("tor's Extended ORPort denied the link: " + ext_or_->error());
         return;
       case pt::ExtOrClient::Status::failed:
-        self->fail("Extended ORPort handshake failed: " + self->ext_or_->error());
+        fail("Extended ORPort handshake failed: " + ext_or_->error());
         return;
     }
-  });
+  }));
 }
 
 void ServerSession::write_then_read() {
@@ -97,15 +95,14 @@ void ServerSession::write_then_read() {
     read_ext_or();
     return;
   }
-  asio::async_write(socket_, asio::buffer(out_),
-                    [self = shared_from_this()](const error_code& ec, std::size_t) {
-                      if (self->finished_) return;
-                      if (ec) {
-                        self->fail("Extended ORPort write failed: " + ec.message());
-                        return;
-                      }
-                      self->read_ext_or();
-                    });
+  asio::async_write(socket_, asio::buffer(out_), lifetime_.guard([this](const error_code& ec, std::size_t) {
+    if (finished_) return;
+    if (ec) {
+      fail("Extended ORPort write failed: " + ec.message());
+      return;
+    }
+    read_ext_or();
+  }));
 }
 
 void ServerSession::on_closed(sctp::CloseReason reason) {

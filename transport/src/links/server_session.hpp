@@ -7,11 +7,11 @@
 #include <string>
 #include <vector>
 
-#include "runtime/asio.hpp"
 #include "links/link.hpp"
-#include "app/options.hpp"
+#include "links/link_options.hpp"
 #include "links/pending_link.hpp"
 #include "pt/ext_or_client.hpp"
+#include "runtime/asio.hpp"
 
 namespace hoplink::transport {
 
@@ -23,9 +23,7 @@ struct ServerContext {
   std::string auth_cookie_file;  // re-read for every connection: tor rewrites it when it restarts
 };
 
-class ServerSession final : public PendingLink,
-                            public sctp::AssociationEvents,
-                            public std::enable_shared_from_this<ServerSession> {
+class ServerSession final : public PendingLink, public sctp::AssociationEvents {
  public:
   ServerSession(ServerContext& context, std::uint64_t id, std::unique_ptr<sctp::Association> association,
                 const PeerAddress& from);

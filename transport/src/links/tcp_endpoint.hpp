@@ -3,8 +3,8 @@
 
 #include <algorithm>
 
-#include "runtime/asio.hpp"
 #include "common/peer_address.hpp"
+#include "runtime/asio.hpp"
 
 namespace hoplink::transport {
 

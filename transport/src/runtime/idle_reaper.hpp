@@ -5,9 +5,8 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
-#include <memory>
 
-#include "runtime/asio.hpp"
+#include "runtime/runtime.hpp"
 
 namespace hoplink::transport {
 
@@ -16,23 +15,13 @@ class IdleReaper {
   static constexpr std::chrono::seconds kPeriod{10};
   static constexpr std::uint64_t kIdleEpochs = 3;  // a peer unused for 20-30 s is idle
 
-  IdleReaper(asio::io_context& io, std::function<void()> sweep, std::chrono::milliseconds period = kPeriod)
-      : timer_(io), sweep_(std::move(sweep)), period_(period) {}
-  ~IdleReaper() {
-    *alive_ = false;
-    timer_.cancel();
-  }
-  IdleReaper(const IdleReaper&) = delete;
-  IdleReaper& operator=(const IdleReaper&) = delete;
+  IdleReaper(Runtime& runtime, std::function<void()> sweep, std::chrono::milliseconds period = kPeriod)
+      : timer_(runtime), sweep_(std::move(sweep)), period_(period) {}
 
   // Runs the sweep every period from now on; later calls do nothing.
   void start() {
-    if (armed_) return;
-    armed_ = true;
-    timer_.expires_after(period_);
-    timer_.async_wait([this, alive = alive_](const error_code& ec) {
-      if (!*alive || ec == asio::error::operation_aborted) return;
-      armed_ = false;
+    if (timer_.armed()) return;
+    timer_.arm_after(period_, [this] {
       ++epoch_;
       sweep_();
       start();
@@ -43,12 +32,10 @@ class IdleReaper {
   bool idle(std::uint64_t last_used_epoch) const { return epoch_ - last_used_epoch >= kIdleEpochs; }
 
  private:
-  asio::steady_timer timer_;
+  Timer timer_;
   std::function<void()> sweep_;
   std::chrono::milliseconds period_;
   std::uint64_t epoch_ = 0;
-  bool armed_ = false;
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace hoplink::transport

@@ -13,20 +13,14 @@
 
 #include "common/peer_address.hpp"
 #include "common/result.hpp"
-#include "app/options.hpp"
 #include "pt/args.hpp"
 #include "pt/socks5_server.hpp"
+#include "runtime/status_fields.hpp"
 #include "sctp/association.hpp"
 
 namespace hoplink::transport {
 
 struct ClientProxy;
-
-using StatusFields = std::vector<std::pair<std::string, std::string>>;
-
-inline void add_field(StatusFields& fields, const char* key, std::uint64_t value) {
-  fields.emplace_back(key, std::to_string(value));
-}
 
 // Why a link to a bridge could not be made below SCTP: the SOCKS reply tor gets and the LOG line's text.
 struct ConnectFailure {
@@ -37,7 +31,7 @@ struct ConnectFailure {
 struct ConnectRequest {
   PeerAddress bridge;
   const pt::Args& args;  // the bridge line's arguments (SOCKS5 per-connection args, or --fp unmanaged)
-  const LinkOptions& link;
+  const sctp::AssociationConfig& association;
   sctp::AssociationEvents& events;
   // Called at most once, from the event loop (never inside connect()), when the layer under the association
   // fails before the association opened (a DTLS handshake failure or timeout, a certificate that does not
@@ -54,7 +48,8 @@ class DatagramTransport {
   virtual const std::string& name() const = 0;
 
   // Server: opens the UDP socket and accepts associations arriving on it. Returns the bound address.
-  virtual Result<PeerAddress, std::string> serve(const PeerAddress& bind, const LinkOptions& link,
+  virtual Result<PeerAddress, std::string> serve(const PeerAddress& bind,
+                                                 const sctp::AssociationConfig& association,
                                                  AcceptHandler on_accept) = 0;
   // Server, after serve(): the SMETHOD ARGS clients need in their bridge line (dtls: fp=).
   virtual pt::Args smethod_args() const { return {}; }

@@ -20,15 +20,20 @@ ConnectFailure failure_of(dtls::SessionState state, const dtls::Error& error) {
 
 }  // namespace
 
-DtlsPeer::DtlsPeer(asio::io_context& io, SctpHost& host, DtlsPeerOwner& owner, DatagramPort& port,
+DtlsPeer::DtlsPeer(Runtime& runtime, SctpHost& host, DtlsPeerOwner& owner, DatagramPort& port,
                    PeerAddress address, std::optional<sctp::AssociationConfig> accepted)
-    : io_(io), host_(host), owner_(owner), port_(port), address_(address), timer_(io) {
+    : runtime_(runtime),
+      host_(host),
+      owner_(owner),
+      port_(port),
+      address_(address),
+      timer_(runtime),
+      report_failure_(runtime, [this] { owner_.on_session_changed(*this); }) {
   token_ = host_.add_peer(*this, false, std::move(accepted));
   registered_ = true;
 }
 
 DtlsPeer::~DtlsPeer() {
-  *alive_ = false;
   retire();
 }
 
@@ -77,7 +82,6 @@ void DtlsPeer::after_session_call(dtls::SessionState before) {
       flush_queue();
     } else {
       timer_.cancel();
-      timer_at_.reset();
     }
     owner_.on_session_changed(*this);
     return;
@@ -110,9 +114,7 @@ void DtlsPeer::send_packet(std::span<const std::byte> packet) {
     ++counters_.packets_dropped;
     if (session_ && session_->state() == dtls::SessionState::failed && state == dtls::SessionState::open) {
       // The owner reacts from the loop, outside usrsctp.
-      asio::post(io_, [this, alive = alive_] {
-        if (*alive) owner_.on_session_changed(*this);
-      });
+      report_failure_.schedule();
     }
     return;
   }
@@ -133,18 +135,14 @@ void DtlsPeer::accept(std::unique_ptr<sctp::Association> association) {
 void DtlsPeer::arm_timer() {
   const auto deadline = session_ ? session_->next_deadline() : std::nullopt;
   if (!deadline) {
-    if (timer_at_) timer_.cancel();
-    timer_at_.reset();
+    timer_.cancel();
     return;
   }
-  if (timer_at_ == deadline) return;
-  timer_at_ = deadline;
-  timer_.expires_at(*deadline);
-  timer_.async_wait([this, alive = alive_](const error_code& ec) {
-    if (!*alive || ec == asio::error::operation_aborted || !session_ || !registered_) return;
-    timer_at_.reset();
+  if (timer_.armed() && timer_.deadline() == *deadline) return;
+  timer_.arm_at(*deadline, [this] {
+    if (!session_ || !registered_) return;
     const auto before = session_->state();
-    session_->handle_timeout(std::chrono::steady_clock::now());
+    session_->handle_timeout(runtime_.now());
     port_.flush();
     after_session_call(before);
   });
@@ -152,7 +150,6 @@ void DtlsPeer::arm_timer() {
 
 void DtlsPeer::retire() {
   timer_.cancel();
-  timer_at_.reset();
   queue_.clear();
   if (session_ && session_->state() == dtls::SessionState::open) {
     session_->close();  // close_notify: the peer drops its side now rather than at its dead-peer timeout

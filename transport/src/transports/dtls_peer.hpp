@@ -1,7 +1,7 @@
 // One DTLS 1.2 session with one remote UDP address, carrying that address's SCTP associations (RFC 8261): its
 // own SCTP peer token with CRC32c off, SCTP packets out as records, records in as SCTP packets. It drives the
-// sans-I/O dtls::DtlsSession from the event loop: datagrams in from its DtlsTransport, datagrams out through
-// the transport's DatagramPort, and an Asio timer at the session's next_deadline().
+// sans-I/O dtls::DtlsSession from the runtime: datagrams in from its DtlsTransport, datagrams out through
+// the transport's DatagramPort, and a runtime timer at the session's next_deadline().
 #pragma once
 
 #include <cstddef>
@@ -14,12 +14,12 @@
 #include <string>
 #include <vector>
 
-#include "runtime/asio.hpp"
 #include "common/peer_address.hpp"
-#include "io/datagram_port.hpp"
-#include "transports/datagram_transport.hpp"
 #include "dtls/listener.hpp"
 #include "dtls/session.hpp"
+#include "io/datagram_port.hpp"
+#include "runtime/runtime.hpp"
+#include "transports/datagram_transport.hpp"
 #include "transports/sctp_host.hpp"
 
 namespace hoplink::transport {
@@ -52,8 +52,8 @@ class DtlsPeer final : public SctpHost::Peer {
 
   // The SCTP side is registered at once (CRC32c off). `accepted`: settings of associations this peer opens
   // to us (server); nullopt on a client.
-  DtlsPeer(asio::io_context& io, SctpHost& host, DtlsPeerOwner& owner, DatagramPort& port,
-           PeerAddress address, std::optional<sctp::AssociationConfig> accepted);
+  DtlsPeer(Runtime& runtime, SctpHost& host, DtlsPeerOwner& owner, DatagramPort& port, PeerAddress address,
+           std::optional<sctp::AssociationConfig> accepted);
   ~DtlsPeer();
   DtlsPeer(const DtlsPeer&) = delete;
   DtlsPeer& operator=(const DtlsPeer&) = delete;
@@ -98,7 +98,7 @@ class DtlsPeer final : public SctpHost::Peer {
   void flush_queue();
   void arm_timer();
 
-  asio::io_context& io_;
+  Runtime& runtime_;
   SctpHost& host_;
   DtlsPeerOwner& owner_;
   DatagramPort& port_;
@@ -113,11 +113,11 @@ class DtlsPeer final : public SctpHost::Peer {
   std::vector<std::size_t> inbox_ends_;
   std::deque<std::vector<std::byte>> queue_;  // client: SCTP packets made before the session opened
   std::vector<std::function<void(const ConnectFailure&)>> waiters_;
-  asio::steady_timer timer_;
-  std::optional<dtls::TimePoint> timer_at_;
+  Timer timer_;
+  // The session failed inside usrsctp's output callback: the owner hears of it from the loop.
+  Task report_failure_;
   dtls::TimePoint last_heard_{};
   DtlsPeerCounters counters_;
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace hoplink::transport

@@ -1,5 +1,6 @@
 #include "transports/dtls_transport.hpp"
 
+#include "dtls/record.hpp"
 #include "io/udp_sockets.hpp"
 
 namespace hoplink::transport {
@@ -9,47 +10,42 @@ namespace {
 // --dtls-max-half-open refusals are logged the first time and then once per this many.
 constexpr std::uint64_t kRefusalLogEvery = 1000;
 
-dtls::TimePoint now() {
-  return std::chrono::steady_clock::now();
-}
-
-// RFC 6347 4.1: a handshake record (content type 22) at epoch 0. After a session opened, that is a new
-// ClientHello (the client restarted on the same address) or a retransmission of the first flights.
-bool is_epoch0_handshake(std::span<const std::byte> d) {
-  return d.size() >= 13 && d[0] == std::byte{22} && d[3] == std::byte{0} && d[4] == std::byte{0};
-}
-
-dtls::SessionConfig session_config(const Options& options, const LinkOptions& link) {
+dtls::SessionConfig session_config(const DtlsOptions& options, const sctp::AssociationConfig& association) {
   dtls::SessionConfig config;
-  config.max_datagram_size = link.association.mtu;  // --mtu is the whole UDP payload
-  config.handshake_timeout = options.dtls.handshake_timeout;
+  config.max_datagram_size = association.mtu;  // --mtu is the whole UDP payload
+  config.handshake_timeout = options.handshake_timeout;
   return config;
 }
 
+// An SCTP packet of --mtu minus the record overhead fits one datagram of --mtu.
 sctp::AssociationConfig inside_dtls(sctp::AssociationConfig config) {
-  config.mtu -= kDtlsRecordOverhead;
+  config.mtu -= dtls::kMaxRecordOverhead;
   return config;
 }
 
 }  // namespace
 
-DtlsTransport::DtlsTransport(asio::io_context& io, SctpHost& host, DatagramIoFactory& datagrams, Logger& log,
-                             const Options& options, std::string state_directory)
-    : io_(io),
-      host_(host),
-      log_(log),
-      options_(options),
-      state_directory_(std::move(state_directory)),
-      reaper_(io, [this] { forget_idle_peers(); }),
+DtlsTransport::DtlsTransport(const TransportContext& context)
+    : runtime_(context.runtime),
+      host_(context.host),
+      log_(context.log),
+      options_(context.options),
+      state_directory_(context.state_directory),
+      reap_(context.runtime,
+            [this] {
+              retiring_.clear();  // peers before the sockets they send through
+              retiring_endpoints_.clear();
+            }),
+      reaper_(context.runtime, [this] { forget_idle_peers(); }),
       // Often enough that a closed link's socket goes soon after it (descriptors are counted by operators).
       client_sweep_(
-          io, [this] { close_finished_clients(); }, std::chrono::milliseconds(500)),
-      endpoints_(io, host, datagrams, [this](Endpoint& endpoint, const dio::ReceivedDatagram& datagram) {
-        on_datagram(endpoint, datagram);
-      }) {}
+          context.runtime, [this] { close_finished_clients(); }, std::chrono::milliseconds(500)),
+      endpoints_(context.runtime, context.datagrams,
+                 [this](Endpoint& endpoint, const dio::ReceivedDatagram& datagram) {
+                   on_datagram(endpoint, datagram);
+                 }) {}
 
 DtlsTransport::~DtlsTransport() {
-  *alive_ = false;
   // Every peer says close_notify and unregisters from SCTP before its port goes (peers die first: Endpoint
   // declares them after the port).
   for (auto* endpoint : endpoints_.all()) {
@@ -63,7 +59,8 @@ DtlsTransport::~DtlsTransport() {
   retiring_endpoints_.clear();
 }
 
-Result<PeerAddress, std::string> DtlsTransport::serve(const PeerAddress& bind, const LinkOptions& link,
+Result<PeerAddress, std::string> DtlsTransport::serve(const PeerAddress& bind,
+                                                      const sctp::AssociationConfig& association,
                                                       AcceptHandler on_accept) {
   if (endpoints_.server() != nullptr) return fail(std::string("already serving"));
   if (state_directory_.empty()) {
@@ -79,11 +76,11 @@ Result<PeerAddress, std::string> DtlsTransport::serve(const PeerAddress& bind, c
     log_.notice("dtls: certificate in " + state_directory_ + " has fp=" + identity_->fingerprint());
   }
   dtls::ListenerConfig config;
-  config.session = session_config(options_, link);
-  auto listener = dtls::Listener::create(*identity_, config, now());
+  config.session = session_config(options_.dtls, association);
+  auto listener = dtls::Listener::create(*identity_, config, runtime_.now());
   if (!listener.ok()) return fail("DTLS listener: " + listener.error().message);
   listener_.emplace(std::move(listener).value());
-  accepted_ = inside_dtls(link.association);
+  accepted_ = inside_dtls(association);
   auto endpoint = endpoints_.serve(bind);
   if (!endpoint.ok()) return fail(endpoint.error());
   reaper_.start();
@@ -117,15 +114,16 @@ Result<std::unique_ptr<sctp::Association>, ConnectFailure> DtlsTransport::connec
                            " has no fp= argument: refusing to connect without the bridge's certificate "
                            "fingerprint (add fp=<64 hex digits> from the bridge's hoplink_bridgeline.txt)"});
   }
-  if (peer_count_ >= options_.link.max_peers) {
+  if (peer_count_ >= options_.max_peers) {
     ++counters_.peers_refused;
     return fail(ConnectFailure{{}, "too many peers (--max-peers)"});
   }
   auto endpoint = endpoints_.open_client(bridge.family());
   if (!endpoint.ok()) return fail(ConnectFailure{{}, "cannot open a UDP socket: " + endpoint.error()});
   Endpoint& e = *endpoint.value();
-  auto created = std::make_unique<DtlsPeer>(io_, host_, as_owner(), *e.port, bridge, std::nullopt);
-  auto started = created->start_client(*fingerprint, session_config(options_, request.link), now());
+  auto created = std::make_unique<DtlsPeer>(runtime_, host_, as_owner(), *e.port, bridge, std::nullopt);
+  auto started =
+      created->start_client(*fingerprint, session_config(options_.dtls, request.association), runtime_.now());
   if (!started.ok()) return fail(ConnectFailure{pt::Socks5Reply::general_failure, started.error().message});
   ++counters_.handshakes_started;
   DtlsPeer* peer = created.get();
@@ -135,13 +133,13 @@ Result<std::unique_ptr<sctp::Association>, ConnectFailure> DtlsTransport::connec
   clients_.emplace(&e, std::move(endpoint).value());
   ++peer_count_;
   client_sweep_.start();
-  auto association = host_.connect(peer->token(), inside_dtls(request.link.association), request.events);
+  auto association = host_.connect(peer->token(), inside_dtls(request.association), request.events);
   if (!association.ok()) return fail(ConnectFailure{{}, association.error()});
   return std::move(association).value();
 }
 
 void DtlsTransport::on_datagram(Endpoint& endpoint, const dio::ReceivedDatagram& datagram) {
-  const auto t = now();
+  const auto t = runtime_.now();
   auto found = endpoint.peers.find(datagram.from);
   if (found == endpoint.peers.end()) {
     // No state for an address until it returns a valid cookie.
@@ -151,8 +149,8 @@ void DtlsTransport::on_datagram(Endpoint& endpoint, const dio::ReceivedDatagram&
     return;
   }
   DtlsPeer& peer = *found->second;
-  if (endpoint.server && peer.state() == dtls::SessionState::open && is_epoch0_handshake(datagram.payload) &&
-      offer_to_listener(endpoint, datagram, t, true)) {
+  if (endpoint.server && peer.state() == dtls::SessionState::open &&
+      dtls::is_epoch0_handshake_record(datagram.payload) && offer_to_listener(endpoint, datagram, t, true)) {
     return;
   }
   peer.last_epoch = reaper_.epoch();
@@ -190,11 +188,11 @@ void DtlsTransport::accept_handshake(Endpoint& endpoint, const PeerAddress& from
     }
     return;
   }
-  if (peer_count_ >= options_.link.max_peers) {
+  if (peer_count_ >= options_.max_peers) {
     ++counters_.peers_refused;
     return;
   }
-  auto peer = std::make_unique<DtlsPeer>(io_, host_, as_owner(), *endpoint.port, from, accepted_);
+  auto peer = std::make_unique<DtlsPeer>(runtime_, host_, as_owner(), *endpoint.port, from, accepted_);
   auto started = peer->start_server(std::move(hello), t);
   if (!started.ok() || peer->state() != dtls::SessionState::handshaking) {
     ++counters_.handshakes_failed;
@@ -279,14 +277,7 @@ void DtlsTransport::retire(Endpoint& endpoint, const PeerAddress& address, const
       clients_.erase(owned);
     }
   }
-  if (reap_posted_) return;
-  reap_posted_ = true;
-  asio::post(io_, [this, alive = alive_] {
-    if (!*alive) return;
-    reap_posted_ = false;
-    retiring_.clear();  // peers before the sockets they send through
-    retiring_endpoints_.clear();
-  });
+  reap_.schedule();
 }
 
 void DtlsTransport::close_finished_clients() {

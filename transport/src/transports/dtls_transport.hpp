@@ -20,24 +20,20 @@
 #include <unordered_set>
 #include <vector>
 
-#include "runtime/asio.hpp"
-#include "io/datagram_io_factory.hpp"
-#include "io/datagram_port.hpp"
-#include "transports/datagram_transport.hpp"
 #include "dtls/identity.hpp"
 #include "dtls/listener.hpp"
-#include "transports/dtls_peer.hpp"
+#include "io/datagram_io_factory.hpp"
+#include "io/datagram_port.hpp"
+#include "io/udp_sockets.hpp"
 #include "runtime/idle_reaper.hpp"
 #include "runtime/logger.hpp"
-#include "app/options.hpp"
+#include "runtime/runtime.hpp"
+#include "transports/datagram_transport.hpp"
+#include "transports/dtls_peer.hpp"
 #include "transports/sctp_host.hpp"
-#include "io/udp_sockets.hpp"
+#include "transports/transport_options.hpp"
 
 namespace hoplink::transport {
-
-// Largest DTLS 1.2 record overhead of the suites offered (AES-128-GCM: 13-byte header, 8-byte explicit nonce,
-// 16-byte tag; ChaCha20-Poly1305 needs 29): an SCTP packet of --mtu minus this fits one datagram of --mtu.
-inline constexpr std::size_t kDtlsRecordOverhead = 37;
 
 struct DtlsCounters {
   std::uint64_t cookies_sent = 0;        // HelloVerifyRequests
@@ -55,16 +51,15 @@ struct DtlsCounters {
 
 class DtlsTransport final : public DatagramTransport, private DtlsPeerOwner {
  public:
-  // `state_directory`: where the server's identity lives (TOR_PT_STATE_LOCATION, --state-dir); empty: a new
-  // identity in memory for this run only.
-  DtlsTransport(asio::io_context& io, SctpHost& host, DatagramIoFactory& datagrams, Logger& log,
-                const Options& options, std::string state_directory);
+  // context.state_directory: where the server's identity lives (TOR_PT_STATE_LOCATION, --state-dir); empty:
+  // a new identity in memory for this run only.
+  explicit DtlsTransport(const TransportContext& context);
   ~DtlsTransport() override;
   DtlsTransport(const DtlsTransport&) = delete;
   DtlsTransport& operator=(const DtlsTransport&) = delete;
 
   const std::string& name() const override { return name_; }
-  Result<PeerAddress, std::string> serve(const PeerAddress& bind, const LinkOptions& link,
+  Result<PeerAddress, std::string> serve(const PeerAddress& bind, const sctp::AssociationConfig& association,
                                          AcceptHandler on_accept) override;
   pt::Args smethod_args() const override;
   void set_outbound_bind(std::optional<PeerAddress> v4, std::optional<PeerAddress> v6) override;
@@ -94,10 +89,10 @@ class DtlsTransport final : public DatagramTransport, private DtlsPeerOwner {
   void on_session_changed(DtlsPeer& peer) override;
   void on_accept(DtlsPeer& peer, std::unique_ptr<sctp::Association> association) override;
 
-  asio::io_context& io_;
+  Runtime& runtime_;
   SctpHost& host_;
   Logger& log_;
-  const Options& options_;
+  const TransportOptions& options_;
   std::string state_directory_;
   std::string name_ = "dtls";
   std::optional<dtls::Identity> identity_;
@@ -111,11 +106,10 @@ class DtlsTransport final : public DatagramTransport, private DtlsPeerOwner {
   std::vector<std::unique_ptr<DtlsPeer>> retiring_;
   std::vector<std::unique_ptr<Endpoint>> retiring_endpoints_;
   dio::IoCounters retired_io_;  // of the client sockets already closed
-  bool reap_posted_ = false;
+  Task reap_;                   // destroys the retired peers and sockets, from the loop
   IdleReaper reaper_;
   IdleReaper client_sweep_;
   DtlsCounters counters_;
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   Endpoints endpoints_;  // the server socket; destroyed first: the destructor has retired every peer by then
 };
 

@@ -4,8 +4,9 @@
 
 namespace hoplink::transport {
 
-SctpHost::SctpHost(asio::io_context& io, const sctp::StackConfig& config)
-    : io_(io), timer_(io), pacing_timer_(io) {
+SctpHost::SctpHost(Runtime& runtime, sctp::StackConfig config)
+    : runtime_(runtime), tick_(runtime), pacing_(runtime) {
+  config.clock = [&runtime] { return runtime.now(); };
   auto stack = sctp::Stack::create(config, [this](sctp::PeerToken to, std::span<const std::byte> packet) {
     // Called from inside usrsctp: only hand the bytes on.
     auto found = peers_.find(to.value);
@@ -13,12 +14,11 @@ SctpHost::SctpHost(asio::io_context& io, const sctp::StackConfig& config)
   });
   if (!stack.ok()) throw std::runtime_error("SCTP stack: " + stack.error());
   stack_ = std::move(stack).value();
+  round_hook_ = runtime_.add_round_hook([this] { settle(); });
 }
 
 SctpHost::~SctpHost() {
-  *alive_ = false;
-  timer_.cancel();
-  pacing_timer_.cancel();
+  runtime_.remove_round_hook(round_hook_);
   // Destroying the stack closes what is left, and usrsctp sends ABORTs through the sink: the routing table
   // must still exist then.
   stack_.reset();
@@ -50,7 +50,7 @@ Result<std::unique_ptr<sctp::Association>, std::string> SctpHost::connect(
     sctp::PeerToken peer, const sctp::AssociationConfig& config, sctp::AssociationEvents& events) {
   auto association = stack_->connect(peer, config, events);
   arm_timer();
-  settle_soon();
+  runtime_.end_round_soon();
   return association;
 }
 
@@ -61,52 +61,24 @@ bool SctpHost::receive(sctp::PeerToken from, std::span<const std::byte> packet) 
 }
 
 void SctpHost::settle() {
-  settle_posted_ = false;
   stack_->dispatch_events();
-  for (auto& [id, flush] : flushers_) flush();
   arm_pacing_timer();
 }
 
 void SctpHost::arm_pacing_timer() {
   const auto next = stack_->next_pacing_release();
-  if (!next || (pacing_armed_ && pacing_deadline_ <= *next)) return;
-  pacing_armed_ = true;
-  pacing_deadline_ = *next;
-  pacing_timer_.expires_at(*next);
-  pacing_timer_.async_wait([this, alive = alive_](const error_code& ec) {
-    if (!*alive || ec == asio::error::operation_aborted) return;
-    pacing_armed_ = false;
-    stack_->release_paced(std::chrono::steady_clock::now());
-    settle();  // the released packets go out, and the timer is armed for the next release
+  if (!next || (pacing_.armed() && pacing_.deadline() <= *next)) return;
+  pacing_.arm_at(*next, [this] {
+    stack_->release_paced(runtime_.now());
+    runtime_.end_round();  // the released packets go out, and the timer is armed for the next release
   });
-}
-
-void SctpHost::settle_soon() {
-  if (settle_posted_) return;
-  settle_posted_ = true;
-  asio::post(io_, [this, alive = alive_] {
-    if (*alive) settle();
-  });
-}
-
-std::uint64_t SctpHost::add_flusher(std::function<void()> flush) {
-  flushers_.emplace(++next_flusher_, std::move(flush));
-  return next_flusher_;
-}
-
-void SctpHost::remove_flusher(std::uint64_t id) {
-  flushers_.erase(id);
 }
 
 void SctpHost::arm_timer() {
-  if (timer_armed_) return;
-  timer_armed_ = true;
-  timer_.expires_after(sctp::Stack::timer_tick);
-  timer_.async_wait([this, alive = alive_](const error_code& ec) {
-    if (!*alive || ec == asio::error::operation_aborted) return;
-    timer_armed_ = false;
-    stack_->handle_timers(std::chrono::steady_clock::now());
-    settle();
+  if (tick_.armed()) return;
+  tick_.arm_after(sctp::Stack::timer_tick, [this] {
+    stack_->handle_timers(runtime_.now());
+    runtime_.end_round();
     // usrsctp has no "next deadline": tick while any association (or a listener's handshake) may need it.
     if (stack_->has_associations()) arm_timer();
   });

@@ -1,18 +1,16 @@
-// The process's one sctp::Stack, driven by the event loop: its timer, the routing of packets between
-// peer tokens and their owners, and the "settle" step that runs after every round of work.
+// The process's one sctp::Stack, driven by the runtime: its clock, its timer ticks, the pacing timer, and
+// the routing of packets between peer tokens and their owners. At the end of every round of the runtime the
+// stack's events are dispatched (the round hook); the packets they make leave with the round's flush.
 #pragma once
 
 #include <chrono>
-#include <functional>
-#include <map>
 #include <memory>
 #include <optional>
 #include <span>
 #include <unordered_map>
-#include <vector>
 
-#include "runtime/asio.hpp"
 #include "common/result.hpp"
+#include "runtime/runtime.hpp"
 #include "sctp/stack.hpp"
 
 namespace hoplink::transport {
@@ -29,9 +27,12 @@ class SctpHost {
     ~Peer() = default;
   };
 
-  // Throws std::runtime_error when usrsctp cannot be initialised (start-up).
-  SctpHost(asio::io_context& io, const sctp::StackConfig& config);
+  // Throws std::runtime_error when usrsctp cannot be initialised (start-up). The stack reads the runtime's
+  // clock.
+  SctpHost(Runtime& runtime, sctp::StackConfig config);
   ~SctpHost();
+  SctpHost(const SctpHost&) = delete;
+  SctpHost& operator=(const SctpHost&) = delete;
 
   // `accepted`: settings of associations this peer opens to us, when not the listener's (sctp::Stack).
   sctp::PeerToken add_peer(Peer& peer, bool crc32c,
@@ -46,35 +47,23 @@ class SctpHost {
                                                                   sctp::AssociationEvents& events);
   bool receive(sctp::PeerToken from, std::span<const std::byte> packet);
 
-  // Run after queued work: SCTP events are dispatched, then every flusher sends its datagrams. settle_soon()
-  // coalesces many requests of one loop iteration into one settle (and so one sendmmsg per socket).
-  void settle();
-  void settle_soon();
-  // Returns an id for remove_flusher (a socket that closes before the host must unregister).
-  std::uint64_t add_flusher(std::function<void()> flush);
-  void remove_flusher(std::uint64_t id);
-
   const sctp::StackCounters& counters() const { return stack_->counters(); }
 
  private:
+  // The round hook: events are dispatched, then the pacing timer is armed for the next held-back path.
+  void settle();
   void arm_timer();
   // Congestion control bbr: a microsecond timer for the next association its pacer holds back (usrsctp's
   // own timers tick every 10 ms, far too coarse: 200 Mbit/s is a packet every 48 us).
   void arm_pacing_timer();
 
-  asio::io_context& io_;
-  asio::steady_timer timer_;
-  asio::steady_timer pacing_timer_;
-  std::chrono::steady_clock::time_point pacing_deadline_{};
-  bool pacing_armed_ = false;
+  Runtime& runtime_;
+  Timer tick_;
+  Timer pacing_;
   std::unique_ptr<sctp::Stack> stack_;
   std::unordered_map<std::uint32_t, Peer*> peers_;
-  std::map<std::uint64_t, std::function<void()>> flushers_;
-  std::uint64_t next_flusher_ = 0;
+  std::uint64_t round_hook_ = 0;
   bool listening_ = false;
-  bool timer_armed_ = false;
-  bool settle_posted_ = false;
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace hoplink::transport

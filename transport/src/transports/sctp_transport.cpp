@@ -1,20 +1,10 @@
 #include "transports/sctp_transport.hpp"
 
-#include "sctp/crc32c.hpp"
 #include "io/udp_sockets.hpp"
+#include "sctp/crc32c.hpp"
+#include "sctp/packet.hpp"
 
 namespace hoplink::transport {
-
-namespace {
-
-// The first chunk of a packet that starts an association (RFC 4960 3.3.2): type 1, INIT.
-bool is_init(std::span<const std::byte> packet) {
-  constexpr std::size_t kCommonHeader = 12;
-  constexpr std::size_t kInitChunk = 20;
-  return packet.size() >= kCommonHeader + kInitChunk && packet[kCommonHeader] == std::byte{1};
-}
-
-}  // namespace
 
 struct SctpTransport::RemotePeer final : SctpHost::Peer {
   RemotePeer(SctpTransport& owner, Endpoint& endpoint, PeerAddress address)
@@ -36,33 +26,32 @@ void SctpTransport::RemotePeer::send_packet(std::span<const std::byte> packet) {
   endpoint.port->send(address, packet);
 }
 
-SctpTransport::SctpTransport(asio::io_context& io, SctpHost& host, DatagramIoFactory& datagrams, Logger& log,
-                             const Options& options)
-    : io_(io),
-      host_(host),
-      log_(log),
-      options_(options),
-      reaper_(io, [this] { forget_idle_peers(); }),
-      endpoints_(io, host, datagrams, [this](Endpoint& endpoint, const dio::ReceivedDatagram& datagram) {
-        on_datagram(endpoint, datagram);
-      }) {}
+SctpTransport::SctpTransport(const TransportContext& context)
+    : host_(context.host),
+      log_(context.log),
+      options_(context.options),
+      reaper_(context.runtime, [this] { forget_idle_peers(); }),
+      endpoints_(context.runtime, context.datagrams,
+                 [this](Endpoint& endpoint, const dio::ReceivedDatagram& datagram) {
+                   on_datagram(endpoint, datagram);
+                 }) {}
 
 SctpTransport::~SctpTransport() {
-  *alive_ = false;
   for (auto* endpoint : endpoints_.all()) {
     for (auto& [address, peer] : endpoint->peers) host_.remove_peer(peer->token);
   }
 }
 
-Result<PeerAddress, std::string> SctpTransport::serve(const PeerAddress& bind, const LinkOptions& link,
+Result<PeerAddress, std::string> SctpTransport::serve(const PeerAddress& bind,
+                                                      const sctp::AssociationConfig& association,
                                                       AcceptHandler on_accept) {
   auto endpoint = endpoints_.serve(bind);
   if (!endpoint.ok()) return fail(endpoint.error());
   reaper_.start();
   on_accept_ = std::move(on_accept);
   // The Stack has one listener for every transport: this transport's peers carry their own settings.
-  accepted_ = link.association;
-  auto listening = host_.listen(link.association);
+  accepted_ = association;
+  auto listening = host_.listen(association);
   if (!listening.ok()) return fail(listening.error());
   return endpoint.value()->port->local_address();
 }
@@ -72,12 +61,13 @@ void SctpTransport::set_outbound_bind(std::optional<PeerAddress> v4, std::option
 }
 
 SctpTransport::RemotePeer* SctpTransport::create_peer(Endpoint& endpoint, const PeerAddress& address) {
-  if (peer_count_ >= options_.link.max_peers) {
+  if (peer_count_ >= options_.max_peers) {
     ++counters_.peers_refused;
     return nullptr;
   }
   auto peer = std::make_unique<RemotePeer>(*this, endpoint, address);
-  peer->token = host_.add_peer(*peer, crc32c_, endpoint.server ? accepted_ : std::nullopt);
+  // RFC 6951: SCTP straight in UDP carries its own CRC32c.
+  peer->token = host_.add_peer(*peer, true, endpoint.server ? accepted_ : std::nullopt);
   peer->last_epoch = reaper_.epoch();
   auto* raw = peer.get();
   endpoint.peers.emplace(address, std::move(peer));
@@ -101,7 +91,7 @@ Result<std::unique_ptr<sctp::Association>, ConnectFailure> SctpTransport::connec
   if (peer == nullptr) return fail(ConnectFailure{{}, "too many peers (--max-peers)"});
   peer->last_epoch = reaper_.epoch();
   reaper_.start();
-  auto association = host_.connect(peer->token, request.link.association, request.events);
+  auto association = host_.connect(peer->token, request.association, request.events);
   if (!association.ok()) return fail(ConnectFailure{{}, association.error()});
   return std::move(association).value();
 }
@@ -113,8 +103,8 @@ void SctpTransport::on_datagram(Endpoint& endpoint, const dio::ReceivedDatagram&
     peer = found->second.get();
   } else {
     // No state for an address until it sends a well-formed INIT; usrsctp answers INIT statelessly (cookie).
-    const bool valid = endpoint.server && is_init(datagram.payload) &&
-                       (!crc32c_ || sctp::sctp_checksum_valid(datagram.payload));
+    const bool valid = endpoint.server && sctp::is_init_packet(datagram.payload) &&
+                       sctp::sctp_checksum_valid(datagram.payload);
     if (!valid) {
       ++counters_.dropped_unknown_peer;
       return;

@@ -11,16 +11,15 @@
 #include <utility>
 #include <vector>
 
-#include "runtime/asio.hpp"
 #include "common/result.hpp"
 #include "io/datagram_io_factory.hpp"
 #include "io/datagram_port.hpp"
-#include "transports/datagram_transport.hpp"
+#include "io/udp_sockets.hpp"
 #include "runtime/idle_reaper.hpp"
 #include "runtime/logger.hpp"
-#include "app/options.hpp"
+#include "transports/datagram_transport.hpp"
 #include "transports/sctp_host.hpp"
-#include "io/udp_sockets.hpp"
+#include "transports/transport_options.hpp"
 
 namespace hoplink::transport {
 
@@ -34,14 +33,13 @@ struct TransportCounters {
 
 class SctpTransport final : public DatagramTransport {
  public:
-  SctpTransport(asio::io_context& io, SctpHost& host, DatagramIoFactory& datagrams, Logger& log,
-                const Options& options);
+  explicit SctpTransport(const TransportContext& context);
   ~SctpTransport() override;
   SctpTransport(const SctpTransport&) = delete;
   SctpTransport& operator=(const SctpTransport&) = delete;
 
   const std::string& name() const override { return name_; }
-  Result<PeerAddress, std::string> serve(const PeerAddress& bind, const LinkOptions& link,
+  Result<PeerAddress, std::string> serve(const PeerAddress& bind, const sctp::AssociationConfig& association,
                                          AcceptHandler on_accept) override;
   void set_outbound_bind(std::optional<PeerAddress> v4, std::optional<PeerAddress> v6) override;
   void set_proxy(ClientProxy* proxy) override { endpoints_.set_proxy(proxy); }
@@ -59,18 +57,15 @@ class SctpTransport final : public DatagramTransport {
   void on_accept(RemotePeer& peer, std::unique_ptr<sctp::Association> association);
   void forget_idle_peers();
 
-  asio::io_context& io_;
   SctpHost& host_;
   Logger& log_;
-  const Options& options_;
+  const TransportOptions& options_;
   std::string name_ = "sctp";
-  bool crc32c_ = true;
   std::optional<sctp::AssociationConfig> accepted_;  // this transport's settings for accepted associations
   AcceptHandler on_accept_;
   std::size_t peer_count_ = 0;
   IdleReaper reaper_;
   TransportCounters counters_;
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   Endpoints endpoints_;  // last: its ports and peers go first
 };
 
