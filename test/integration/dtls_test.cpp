@@ -275,37 +275,6 @@ TEST_CASE("dtls: before a valid cookie the bridge never sends an address more by
   CHECK(pair.server_process().running());
 }
 
-TEST_CASE("dtls: half-open handshakes are bounded by --dtls-max-half-open and end at the handshake timeout",
-          "[dtls][bridge][half-open]") {
-  BridgePair pair(pair_options(
-      ext_tor(DataMode::pump), {},
-      {"--dtls-max-half-open", "1", "--dtls-handshake-timeout", "5000", "--status-interval", "1"}, "dtls"));
-  INFO(pair.describe());
-  const Bytes hello = capture_client_hello(pair.dir);
-  Fd first = udp_bind();
-  auto first_flight = hello_with_cookie(first.get(), pair.bridge(), hello);
-  REQUIRE(has_handshake(first_flight, kDtlsServerHello));  // one half-open handshake: the bound is reached
-
-  Fd second = udp_bind();
-  auto refused = hello_with_cookie(second.get(), pair.bridge(), hello);
-  CHECK_FALSE(has_handshake(refused, kDtlsServerHello));
-  CHECK(wait_for_status(pair.server_process(), "DTLS_HALF_OPEN_REFUSED", 1, timeouts::kLogLine));
-  CHECK(pair.server_process()
-            .wait_for_line(
-                [](const std::string& l) { return l.find("--dtls-max-half-open") != std::string::npos; },
-                timeouts::kLogLine)
-            .has_value());
-
-  // The first one never answers: it is dropped at the handshake timeout, and the bound frees up.
-  REQUIRE(wait_for_status(pair.server_process(), "DTLS_HANDSHAKES_TIMED_OUT", 1, timeouts::kLogLine));
-  Fd third = udp_bind();
-  auto accepted = hello_with_cookie(third.get(), pair.bridge(), hello);
-  CHECK(has_handshake(accepted, kDtlsServerHello));
-  // A real client still gets through once that one has timed out too.
-  REQUIRE(wait_for_status(pair.server_process(), "DTLS_HANDSHAKES_TIMED_OUT", 2, timeouts::kLogLine));
-  still_serves(pair, 5);
-}
-
 TEST_CASE(
     "dtls: a bridge that does not answer: SOCKS failure within the connect timeout after a DTLS 1.2 "
     "ClientHello",

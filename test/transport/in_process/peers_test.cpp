@@ -101,9 +101,14 @@ TEST_CASE("in process dtls: half-open handshakes are bounded by --dtls-max-half-
   p.run_for(std::chrono::milliseconds(500));
   CHECK(p.status_number("DTLS_HALF_OPEN") == 1);
   CHECK(p.status_number("DTLS_HALF_OPEN_REFUSED") >= 2);
+  CHECK(p.lines_containing("--dtls-max-half-open").size() == 1);  // the first refusal is logged
   REQUIRE(p.run_until([&] { return one.eof && two.eof && three.eof; }, 20s));
   p.run_for(3s);
   CHECK(p.status_number("DTLS_HALF_OPEN") == 0);
   CHECK(p.status_number("DTLS_HANDSHAKES_TIMED_OUT") >= 1);
   CHECK(p.orport_connections().empty());
+  // The bound frees up: a client whose datagrams arrive gets through.
+  p.network.set_filter({});
+  p.connect();
+  CHECK(p.run_until([&] { return p.orport_connections().size() == 1; }, 5s));
 }
