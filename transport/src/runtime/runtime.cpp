@@ -11,10 +11,7 @@ Timer::~Timer() {
 }
 
 void Timer::arm_at(TimePoint when) {
-  cancel();
-  key_ = {when, ++runtime_.timer_sequence_};
-  armed_ = true;
-  runtime_.insert(*this);
+  runtime_.rearm(*this, when);
 }
 
 void Timer::arm_at(TimePoint when, Callback callback) {
@@ -62,10 +59,15 @@ Runtime::~Runtime() {
   round_task_.reset();
 }
 
-void Runtime::insert(Timer& timer) {
-  const bool earliest = timers_.empty() || timer.key_ < timers_.begin()->first;
+void Runtime::rearm(Timer& timer, TimePoint when) {
+  // One change of the earliest deadline at most, not one for the removal and one for the insertion: a
+  // pacing timer re-armed thousands of times a second is usually the earliest.
+  const auto earliest_before = timers_.empty() ? std::nullopt : std::optional(timers_.begin()->first);
+  if (timer.armed_) timers_.erase(timer.key_);
+  timer.key_ = {when, ++timer_sequence_};
+  timer.armed_ = true;
   timers_.emplace(timer.key_, &timer);
-  if (earliest && !firing_) deadlines_changed();
+  if (!firing_ && earliest_before != timers_.begin()->first) deadlines_changed();
 }
 
 void Runtime::erase(Timer& timer) {

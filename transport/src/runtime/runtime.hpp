@@ -123,7 +123,7 @@ class Runtime {
  private:
   friend class Timer;
   friend class Task;
-  void insert(Timer& timer);
+  void rearm(Timer& timer, TimePoint when);
   void erase(Timer& timer);
   void enqueue(Task& task);
   void unlink(Task& task);
