@@ -17,6 +17,9 @@ App::App(const Options& options, pt::Messages& messages, Runtime& runtime)
       datagrams_(runtime, options.datagrams, log_),
       host_(runtime, options.stack),
       registry_(runtime, options.link.max_links),
+      // Registered now, before the method lines tell tor we are up: a signal that comes before run() waits
+      // in the set instead of killing the process.
+      signals_(runtime.io(), SIGINT, SIGTERM),
       status_timer_(runtime),
       drain_timer_(runtime) {}
 
@@ -167,7 +170,7 @@ void App::on_signal(int number) {
       acceptor.close(ignored);
     }
     drain();
-    signals_->async_wait(lifetime_.guard([this](const error_code& ec, int next) {
+    signals_.async_wait(lifetime_.guard([this](const error_code& ec, int next) {
       if (!ec) on_signal(next);
     }));
     return;
@@ -226,8 +229,7 @@ void App::stop() {
 }
 
 int App::run() {
-  signals_.emplace(runtime_.io(), SIGINT, SIGTERM);
-  signals_->async_wait(lifetime_.guard([this](const error_code& ec, int number) {
+  signals_.async_wait(lifetime_.guard([this](const error_code& ec, int number) {
     if (!ec) on_signal(number);
   }));
   arm_status_timer();

@@ -90,7 +90,7 @@ class App {
   std::list<ClientContext> client_contexts_;
   std::list<ServerContext> server_contexts_;
   std::list<LinkOptions> server_link_options_;
-  std::optional<asio::signal_set> signals_;
+  asio::signal_set signals_;
   std::optional<asio::posix::stream_descriptor> stdin_;
   std::array<char, 256> stdin_buffer_{};
   Timer status_timer_;
