@@ -59,17 +59,22 @@ std::uint32_t ms(std::chrono::milliseconds d) {
 RetransmissionLimits retransmission_limits(const StackConfig& stack, const AssociationConfig& config) {
   const std::uint64_t dead = ms(config.dead_peer_timeout);
   RetransmissionLimits limits;
-  // usrsctp aborts after max_rxt + 1 consecutive timeouts, so max_rxt = n takes n + 1 > the covering count.
-  limits.association_max_rxt = static_cast<std::uint16_t>(
-      std::clamp<std::uint32_t>(timeouts_to_cover(ms(stack.rto_min), ms(stack.rto_max), dead), 1, 0xffff));
-  limits.init_max_attempts = static_cast<std::uint16_t>(std::clamp<std::uint32_t>(
-      timeouts_to_cover(ms(stack.rto_initial), ms(stack.rto_max), dead) + 1, 2, 0xffff));
-  limits.init_max_timeout_ms =
-      static_cast<std::uint16_t>(std::clamp<std::uint32_t>(ms(stack.rto_max), 1, 0xffff));
   // A live but idle peer is heard from once per heartbeat (interval + RTO): keep that well inside the
   // dead-peer timeout, or the watchdog would kill idle associations.
   limits.heartbeat_interval_ms = std::max<std::uint32_t>(
       std::min<std::uint32_t>(ms(config.heartbeat_interval), static_cast<std::uint32_t>(dead / 3)), 100);
+  // usrsctp aborts after max_rxt + 1 consecutive timeouts, so max_rxt = n takes n + 1 > the covering count.
+  // Unanswered heartbeats count as timeouts too, interleaved with T3-rtx ones (a heartbeat goes out when the
+  // path sent nothing for a randomly jittered interval): with only the T3 count, usrsctp gave up 20% before
+  // dead_peer_timeout now and then. Add one per heartbeat interval that fits in the timeout.
+  const std::uint64_t t3_timeouts = timeouts_to_cover(ms(stack.rto_min), ms(stack.rto_max), dead);
+  const std::uint64_t heartbeat_timeouts = dead / limits.heartbeat_interval_ms + 1;
+  limits.association_max_rxt =
+      static_cast<std::uint16_t>(std::clamp<std::uint64_t>(t3_timeouts + heartbeat_timeouts, 1, 0xffff));
+  limits.init_max_attempts = static_cast<std::uint16_t>(std::clamp<std::uint32_t>(
+      timeouts_to_cover(ms(stack.rto_initial), ms(stack.rto_max), dead) + 1, 2, 0xffff));
+  limits.init_max_timeout_ms =
+      static_cast<std::uint16_t>(std::clamp<std::uint32_t>(ms(stack.rto_max), 1, 0xffff));
   return limits;
 }
 

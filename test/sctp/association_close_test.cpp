@@ -92,10 +92,10 @@ TEST_CASE("a dead peer is declared unreachable after dead_peer_timeout, not much
   const auto client_after = h.now() - died;
   CHECK(*p.client->closed == CloseReason::peer_unreachable);
   CHECK(client_after <= 10s + 1s);
-  // The last packet heard came a little before the death, and with data in flight the first T3-rtx runs
-  // from the last send before it (patch 0001 restarts it on every new cumulative ack), so the retransmission
-  // limit can be reached up to about one RTO plus a heartbeat interval early (seen: 8.6 s, 1 run in 10).
-  CHECK(client_after >= 10s - 2s);
+  // The last packet heard came up to the idle half second before the death. usrsctp's own retransmission
+  // limit must not end the association first: unanswered heartbeats interleaved with T3-rtx timeouts once
+  // made it give up at 7.7 s (3 runs in 12 under ASan) before the limit counted them.
+  CHECK(client_after >= 10s - 1s);
   // The server side uses the listener's defaults (30 s).
   REQUIRE(h.run_until([&] { return p.server->closed.has_value(); }, 40s, 10ms));
   const auto server_after = h.now() - died;
