@@ -102,6 +102,10 @@ struct Stack::Impl {
     std::size_t associations = 0;
     bool unregister_pending = false;
     std::optional<AssociationConfig> accepted;  // overrides listener_config for this peer's associations
+    // Set while a packet from an address nobody has validated is handled (receive_unvalidated): the bytes
+    // the answer may still take, and whether it completed a handshake.
+    std::optional<std::size_t> reply_budget;
+    bool cookie_acknowledged = false;
   };
   struct Slot {
     struct socket* so = nullptr;

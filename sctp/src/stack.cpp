@@ -109,7 +109,16 @@ void Stack::Impl::on_output(std::uint32_t token, std::byte* packet, std::size_t 
   const auto it = peers.find(token);
   if (it == peers.end()) return;  // forgotten peer: nowhere to send
   std::span<std::byte> bytes(packet, length);
-  if (it->second.crc32c) sctp_fill_checksum(bytes);
+  Peer& peer = it->second;
+  if (peer.reply_budget) {
+    if (length > *peer.reply_budget) {
+      ++counters.replies_over_budget;
+      return;  // usrsctp retransmits or forgets it, as for a lost packet
+    }
+    *peer.reply_budget -= length;
+    if (contains_chunk(bytes, kChunkTypeCookieAck)) peer.cookie_acknowledged = true;
+  }
+  if (peer.crc32c) sctp_fill_checksum(bytes);
   ++counters.packets_out;
   if (sink) sink(PeerToken{token}, bytes);
 }
@@ -298,9 +307,11 @@ Result<std::unique_ptr<Stack>, std::string> Stack::create(const StackConfig& con
 
 PeerToken Stack::register_peer(bool crc32c, std::optional<AssociationConfig> accepted) {
   std::uint32_t token = impl_->next_token;
-  while (token == 0 || impl_->peers.contains(token)) ++token;
+  while (token == 0 || (token & kUnvalidatedTokenBit) != 0 || impl_->peers.contains(token)) {
+    token = (token + 1) & ~kUnvalidatedTokenBit;
+  }
   impl_->next_token = token + 1;
-  impl_->peers[token] = Impl::Peer{crc32c, 0, false, std::move(accepted)};
+  impl_->peers[token] = Impl::Peer{crc32c, 0, false, std::move(accepted), std::nullopt, false};
   usrsctp_register_address(token_address(token));
   return PeerToken{token};
 }
@@ -332,6 +343,32 @@ Result<void, std::string> Stack::listen(const AssociationConfig& config, AcceptH
 
 bool Stack::receive_packet(PeerToken from, std::span<const std::byte> packet) {
   return impl_->receive_packet(from, packet);
+}
+
+UnvalidatedOutcome Stack::receive_unvalidated(PeerToken token, bool crc32c,
+                                              std::optional<AssociationConfig> accepted,
+                                              std::span<const std::byte> packet, std::size_t reply_budget) {
+  if ((token.value & kUnvalidatedTokenBit) == 0 || impl_->peers.contains(token.value)) {
+    ++impl_->counters.dropped_unknown_peer;
+    return UnvalidatedOutcome::dropped;
+  }
+  // Registered for the length of the call only: usrsctp's listener answers on the token's address.
+  Impl::Peer& peer = impl_->peers[token.value] =
+      Impl::Peer{crc32c, 0, false, std::move(accepted), std::nullopt, false};
+  peer.reply_budget = reply_budget;
+  usrsctp_register_address(token_address(token.value));
+  const bool taken = impl_->receive_packet(token, packet);
+  const bool answered = *peer.reply_budget < reply_budget;
+  // usrsctp sends COOKIE ACK only once the cookie's signature, lifetime and token checked out.
+  if (taken && peer.cookie_acknowledged) {
+    peer.reply_budget.reset();
+    peer.cookie_acknowledged = false;
+    ++impl_->counters.unvalidated_associated;
+    return UnvalidatedOutcome::associated;
+  }
+  if (answered) ++impl_->counters.unvalidated_answered;
+  impl_->forget_peer(token.value);
+  return taken ? UnvalidatedOutcome::handled : UnvalidatedOutcome::dropped;
 }
 
 void Stack::handle_timers(std::chrono::steady_clock::time_point now) {

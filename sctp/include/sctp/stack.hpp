@@ -57,6 +57,16 @@ struct StackCounters {
   std::uint64_t associations_opened = 0;
   std::uint64_t associations_accepted = 0;
   std::uint64_t associations_closed = 0;
+  std::uint64_t unvalidated_answered = 0;    // packets from unvalidated addresses that drew an answer
+  std::uint64_t unvalidated_associated = 0;  // ... that completed a handshake (a valid COOKIE ECHO)
+  std::uint64_t replies_over_budget = 0;     // answers dropped for being larger than what they answered
+};
+
+// What receive_unvalidated did with a packet.
+enum class UnvalidatedOutcome : std::uint8_t {
+  dropped,     // refused before usrsctp (token in use, malformed, bad checksum)
+  handled,     // usrsctp took it; nothing stays registered (an INIT answered, a bad cookie ignored)
+  associated,  // a valid COOKIE ECHO: an association exists and the peer stays registered under the token
 };
 
 class Stack {
@@ -95,6 +105,19 @@ class Stack {
   // One received packet from `from`. Returns false when it was dropped (and counted): unknown peer, too
   // short, or a bad CRC32c. Never throws, whatever the bytes.
   bool receive_packet(PeerToken from, std::span<const std::byte> packet);
+
+  // A packet from an address that has not proven it receives what is sent to it: no peer is kept for it
+  // unless the packet completes a handshake. usrsctp answers an INIT statelessly with a state cookie signed
+  // over the peer's token, so `token` must be the same for every packet from one address and differ between
+  // addresses (derive it from the address with a secret key): a COOKIE ECHO is then accepted only from the
+  // address its INIT ACK went to. Tokens of this kind have the top bit set (register_peer's never do).
+  // Answers leave through the sink during the call, and only while their bytes fit in `reply_budget` in all
+  // (the others are dropped and counted): no amplification. On `associated` the peer stays registered as by
+  // register_peer(crc32c, accepted) under `token`, and its association is accepted by dispatch_events().
+  UnvalidatedOutcome receive_unvalidated(PeerToken token, bool crc32c,
+                                         std::optional<AssociationConfig> accepted,
+                                         std::span<const std::byte> packet, std::size_t reply_budget);
+  static constexpr std::uint32_t kUnvalidatedTokenBit = 0x80000000u;
 
   // Advances usrsctp's timers to `now`. Call at least every timer_tick while has_associations().
   void handle_timers(std::chrono::steady_clock::time_point now);
