@@ -445,6 +445,10 @@ std::size_t MemoryNetwork::in_flight() const {
 void MemoryNetwork::set_schedule_hook(std::function<void(Clock::time_point)> hook) {
   core_->set_schedule_hook(std::move(hook));
 }
+void MemoryNetwork::inject(const PeerAddress& from, const PeerAddress& to,
+                           std::span<const std::byte> payload) {
+  core_->send(detail::Datagram{from, to, core_->take_buffer(payload)});
+}
 void MemoryNetwork::set_filter(MemoryNetworkFilter filter) {
   core_->set_filter(std::move(filter));
 }

@@ -124,12 +124,18 @@ TEST_CASE("a valid SCTP INIT from a stranger is answered with INIT-ACK or ABORT"
   INFO(pair.describe());
   Fd udp = udp_bind();
   constexpr std::uint32_t kTag = 0x600df00d;
+  // Unpadded, it gets no answer at all: a bridge answers a new address with no more bytes than it sent.
+  send_datagram(udp.get(), pair.bridge(), sctp_packet(4242, 5000, 0, {sctp_init_chunk(kTag)}));
+  CHECK_FALSE(recv_datagram(udp.get(), deadline_in(1s)));
   // The bridge's SCTP port is internal; whatever it is, RFC 9260 answers an INIT with INIT-ACK (port
   // served) or ABORT (port not served), either with our initiate tag as verification tag.
-  send_datagram(udp.get(), pair.bridge(), sctp_packet(4242, 5000, 0, {sctp_init_chunk(kTag)}));
+  const auto init = sctp_packet(4242, 5000, 0, {sctp_init_chunk(kTag, 512)});
+  REQUIRE(init.size() == 512);
+  send_datagram(udp.get(), pair.bridge(), init);
   Endpoint from;
   auto reply = recv_datagram(udp.get(), deadline_in(5s), &from);
   REQUIRE(reply);
+  CHECK(reply->size() <= init.size());
   CHECK(from == pair.bridge());
   auto packet = parse_sctp_packet(*reply);
   REQUIRE(packet);

@@ -113,6 +113,9 @@ class MemoryNetwork {
   // something is already in flight. The owner (re)arms one timer for that time and calls deliver_due() when
   // it fires. Must not call into the network or its endpoints; an empty function removes the hook.
   void set_schedule_hook(std::function<void(Clock::time_point)> hook);
+  // A datagram from any source address, bound or not, as a host that forges its source would send it:
+  // through the filter and the impairment like a flushed one. For tests of what strangers can do.
+  void inject(const PeerAddress& from, const PeerAddress& to, std::span<const std::byte> payload);
   void set_filter(MemoryNetworkFilter filter);
   // Applies to datagrams flushed from now on. Throws std::invalid_argument as the constructor does.
   void set_impairment(const Impairment& impairment);

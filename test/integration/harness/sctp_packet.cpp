@@ -1,5 +1,6 @@
 #include "sctp_packet.hpp"
 
+#include <algorithm>
 #include <array>
 
 namespace hoplink::itest {
@@ -59,13 +60,20 @@ std::vector<std::uint8_t> sctp_packet(std::uint16_t src_port, std::uint16_t dst_
   return out;
 }
 
-SctpChunk sctp_init_chunk(std::uint32_t initiate_tag) {
+SctpChunk sctp_init_chunk(std::uint32_t initiate_tag, std::size_t packet_size) {
   std::vector<std::uint8_t> v;
   put32(v, initiate_tag);
-  put32(v, 1 << 20);  // a_rwnd
-  put16(v, 16);       // outbound streams
-  put16(v, 16);       // inbound streams
-  put32(v, 12345);    // initial TSN
+  put32(v, 1 << 20);                        // a_rwnd
+  put16(v, 16);                             // outbound streams
+  put16(v, 16);                             // inbound streams
+  put32(v, 12345);                          // initial TSN
+  constexpr std::size_t kHeaders = 12 + 4;  // common header, chunk header
+  if (packet_size > kHeaders + v.size()) {
+    const std::size_t parameter = std::max<std::size_t>(4, (packet_size - kHeaders - v.size() + 3) / 4 * 4);
+    put16(v, 0x8005);  // RFC 4820 Padding Parameter
+    put16(v, static_cast<std::uint16_t>(parameter));
+    v.resize(v.size() + parameter - 4, 0);
+  }
   return {kSctpInit, 0, v};
 }
 

@@ -28,8 +28,9 @@ struct SctpChunk {
 // A packet with a correct CRC32c (or a deliberately wrong one).
 std::vector<std::uint8_t> sctp_packet(std::uint16_t src_port, std::uint16_t dst_port, std::uint32_t vtag,
                                       const std::vector<SctpChunk>& chunks, bool corrupt_crc = false);
-// An INIT chunk with the given initiate tag.
-SctpChunk sctp_init_chunk(std::uint32_t initiate_tag);
+// An INIT chunk with the given initiate tag. With `packet_size`, an RFC 4820 Padding Parameter makes the
+// whole packet (common header included) at least that long, as hoplink clients pad their INITs.
+SctpChunk sctp_init_chunk(std::uint32_t initiate_tag, std::size_t packet_size = 0);
 
 struct SctpPacket {
   std::uint16_t src_port = 0, dst_port = 0;

@@ -54,6 +54,7 @@ struct RawValues {
   long long rto_min_ms = 0, rto_max_ms = 0, rto_initial_ms = 0, delayed_sack_ms = 0, status_s = 0;
   long long dtls_handshake_timeout_ms = 0;
   std::size_t dtls_max_half_open = 0, max_peers = 0;
+  double answer_rate = 0, handshake_rate = 0, handshake_rate_per_prefix = 0;
   unsigned sack_frequency = 0, initial_cwnd = 0, max_burst = 0;
   DpdkOptionValues dpdk;
 };
@@ -176,7 +177,20 @@ void describe(Descriptions& d, RawValues& raw, Options& options) {
   d.transports.add_options()  //
       ("max-peers", po::value(&raw.max_peers)->default_value(defaults.transports.max_peers),
        "remote UDP addresses each transport keeps state for at once (a dtls client: one per link); more are "
-       "refused (PEERS_REFUSED in STATUS)");
+       "refused (PEERS_REFUSED in STATUS)")  //
+      ("answer-rate",
+       po::value(&raw.answer_rate)->default_value(defaults.transports.limits.answers_per_second),
+       "server: answers per second to addresses that have not proven they receive them (sctp INIT ACK, dtls "
+       "HelloVerifyRequest), per transport; 0: no limit (ANSWERS_LIMITED in STATUS)")  //
+      ("handshake-rate",
+       po::value(&raw.handshake_rate)->default_value(defaults.transports.limits.handshakes_per_second),
+       "server: new links per second from proven addresses, per transport; 0: no limit "
+       "(HANDSHAKES_LIMITED)")  //
+      ("handshake-rate-per-prefix",
+       po::value(&raw.handshake_rate_per_prefix)
+           ->default_value(defaults.transports.limits.handshakes_per_prefix_second),
+       "server: new links per second from one IPv4 /24 or IPv6 /48, per transport; 0: no limit "
+       "(HANDSHAKES_PREFIX_LIMITED)");
   d.dtls.add_options()  //
       ("dtls-handshake-timeout",
        po::value(&raw.dtls_handshake_timeout_ms)
@@ -225,6 +239,16 @@ void convert(const RawValues& raw, Options& options) {
   options.transports.dtls.handshake_timeout = std::chrono::milliseconds(raw.dtls_handshake_timeout_ms);
   options.transports.dtls.max_half_open = raw.dtls_max_half_open;
   options.transports.max_peers = raw.max_peers;
+  for (const auto& [value, name] :
+       {std::pair{raw.answer_rate, "answer-rate"}, std::pair{raw.handshake_rate, "handshake-rate"},
+        std::pair{raw.handshake_rate_per_prefix, "handshake-rate-per-prefix"}}) {
+    if (!(value >= 0 && value <= 1e7)) {
+      throw OptionsError(std::string("--") + name + ": expected 0 (no limit) to 10000000 per second");
+    }
+  }
+  options.transports.limits.answers_per_second = raw.answer_rate;
+  options.transports.limits.handshakes_per_second = raw.handshake_rate;
+  options.transports.limits.handshakes_per_prefix_second = raw.handshake_rate_per_prefix;
   if (options.datagrams.backend == IoBackend::dpdk) options.datagrams.dpdk = raw.dpdk.convert();
   check_link_fits(options.link, options.datagrams);
 

@@ -40,6 +40,7 @@ DtlsTransport::DtlsTransport(const TransportContext& context)
       // Often enough that a closed link's socket goes soon after it (descriptors are counted by operators).
       client_sweep_(
           context.runtime, [this] { close_finished_clients(); }, std::chrono::milliseconds(500)),
+      limiter_(context.options.limits),
       endpoints_(context.runtime, context.datagrams,
                  [this](Endpoint& endpoint, const dio::ReceivedDatagram& datagram) {
                    on_datagram(endpoint, datagram);
@@ -157,12 +158,20 @@ void DtlsTransport::on_datagram(Endpoint& endpoint, const dio::ReceivedDatagram&
   peer.receive(datagram.payload, t);
 }
 
+void DtlsTransport::log_limits() {
+  if (auto line = limiter_.report(runtime_.now()); !line.empty()) log_.warning("dtls: " + line);
+}
+
 bool DtlsTransport::offer_to_listener(Endpoint& endpoint, const dio::ReceivedDatagram& datagram,
                                       dtls::TimePoint t, bool known_peer) {
   auto decision = listener_->receive(datagram.from, datagram.payload, t);
   switch (decision.kind) {
     case dtls::ListenDecision::Kind::reply:
       // Never longer than the datagram it answers (the Listener checks): no amplification.
+      if (!limiter_.allow_answer(t)) {
+        log_limits();
+        return true;
+      }
       endpoint.port->send(datagram.from, decision.reply);
       ++counters_.cookies_sent;
       return true;
@@ -190,6 +199,12 @@ void DtlsTransport::accept_handshake(Endpoint& endpoint, const PeerAddress& from
   }
   if (peer_count_ >= options_.max_peers) {
     ++counters_.peers_refused;
+    return;
+  }
+  // The cookie proved the address: the rates count real sources only, and the DTLS handshake (which signs)
+  // is not started when over them. The client retransmits its ClientHello.
+  if (!limiter_.allow_handshake(from, t)) {
+    log_limits();
     return;
   }
   auto peer = std::make_unique<DtlsPeer>(runtime_, host_, as_owner(), *endpoint.port, from, accepted_);
@@ -332,6 +347,7 @@ StatusFields DtlsTransport::status_fields() const {
   add_field(fields, "DTLS_SESSIONS_CLOSED", counters_.sessions_closed);
   add_field(fields, "DTLS_PACKETS_DROPPED", packets_dropped);
   add_field(fields, "DROPPED_UNKNOWN_PEER", counters_.dropped_unknown_peer);
+  add_limiter_fields(fields, limiter_.counters());
   add_field(fields, "PEERS_REFUSED", counters_.peers_refused);
   return fields;
 }

@@ -30,6 +30,7 @@
 #include "runtime/runtime.hpp"
 #include "transports/datagram_transport.hpp"
 #include "transports/dtls_peer.hpp"
+#include "transports/handshake_limiter.hpp"
 #include "transports/sctp_host.hpp"
 #include "transports/transport_options.hpp"
 
@@ -74,6 +75,7 @@ class DtlsTransport final : public DatagramTransport, private DtlsPeerOwner {
 
   void on_datagram(Endpoint& endpoint, const dio::ReceivedDatagram& datagram);
   // A datagram the Listener sees first; true when it was consumed (answered, accepted or dropped).
+  void log_limits();
   bool offer_to_listener(Endpoint& endpoint, const dio::ReceivedDatagram& datagram, dtls::TimePoint now,
                          bool known_peer);
   void accept_handshake(Endpoint& endpoint, const PeerAddress& from, dtls::PendingHandshake&& hello,
@@ -110,6 +112,7 @@ class DtlsTransport final : public DatagramTransport, private DtlsPeerOwner {
   IdleReaper reaper_;
   IdleReaper client_sweep_;
   DtlsCounters counters_;
+  HandshakeLimiter limiter_;
   Endpoints endpoints_;  // the server socket; destroyed first: the destructor has retired every peer by then
 };
 

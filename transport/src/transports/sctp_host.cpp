@@ -60,6 +60,21 @@ bool SctpHost::receive(sctp::PeerToken from, std::span<const std::byte> packet) 
   return accepted;
 }
 
+sctp::UnvalidatedOutcome SctpHost::receive_unvalidated(sctp::PeerToken token, Peer& peer, bool crc32c,
+                                                       std::optional<sctp::AssociationConfig> accepted,
+                                                       std::span<const std::byte> packet,
+                                                       std::size_t reply_budget) {
+  if (peers_.contains(token.value)) return sctp::UnvalidatedOutcome::dropped;
+  peers_[token.value] = &peer;
+  const auto outcome = stack_->receive_unvalidated(token, crc32c, std::move(accepted), packet, reply_budget);
+  if (outcome == sctp::UnvalidatedOutcome::associated) {
+    arm_timer();
+  } else {
+    peers_.erase(token.value);
+  }
+  return outcome;
+}
+
 void SctpHost::settle() {
   stack_->dispatch_events();
   arm_pacing_timer();

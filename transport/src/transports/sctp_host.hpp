@@ -46,6 +46,11 @@ class SctpHost {
                                                                   const sctp::AssociationConfig& config,
                                                                   sctp::AssociationEvents& events);
   bool receive(sctp::PeerToken from, std::span<const std::byte> packet);
+  // A packet from an address nobody validated (sctp::Stack::receive_unvalidated): `peer` takes the answers
+  // during the call and, on `associated` only, stays the owner of `token`.
+  sctp::UnvalidatedOutcome receive_unvalidated(sctp::PeerToken token, Peer& peer, bool crc32c,
+                                               std::optional<sctp::AssociationConfig> accepted,
+                                               std::span<const std::byte> packet, std::size_t reply_budget);
 
   const sctp::StackCounters& counters() const { return stack_->counters(); }
 

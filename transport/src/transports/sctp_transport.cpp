@@ -3,6 +3,7 @@
 #include "io/udp_sockets.hpp"
 #include "sctp/crc32c.hpp"
 #include "sctp/packet.hpp"
+#include "transports/keyed_hash.hpp"
 
 namespace hoplink::transport {
 
@@ -23,14 +24,32 @@ struct SctpTransport::RemotePeer final : SctpHost::Peer {
 };
 
 void SctpTransport::RemotePeer::send_packet(std::span<const std::byte> packet) {
+  if (sctp::is_init_packet(packet)) {
+    // A bridge answers no shorter INIT from an address it does not know yet (anti-amplification).
+    endpoint.port->send(address, sctp::pad_init(packet, kMinInitBytes, true));
+    return;
+  }
   endpoint.port->send(address, packet);
 }
 
+// Takes usrsctp's answers to one packet from an unknown address, for the length of one call.
+struct SctpTransport::StatelessResponder final : SctpHost::Peer {
+  StatelessResponder(Endpoint& endpoint, const PeerAddress& address) : endpoint(endpoint), address(address) {}
+  void send_packet(std::span<const std::byte> packet) override { endpoint.port->send(address, packet); }
+  void accept(std::unique_ptr<sctp::Association>) override {}  // an INIT never opens an association
+
+  Endpoint& endpoint;
+  const PeerAddress& address;
+};
+
 SctpTransport::SctpTransport(const TransportContext& context)
-    : host_(context.host),
+    : runtime_(context.runtime),
+      host_(context.host),
       log_(context.log),
       options_(context.options),
       reaper_(context.runtime, [this] { forget_idle_peers(); }),
+      limiter_(context.options.limits),
+      token_key_(random_hash_key()),
       endpoints_(context.runtime, context.datagrams,
                  [this](Endpoint& endpoint, const dio::ReceivedDatagram& datagram) {
                    on_datagram(endpoint, datagram);
@@ -98,27 +117,94 @@ Result<std::unique_ptr<sctp::Association>, ConnectFailure> SctpTransport::connec
 
 void SctpTransport::on_datagram(Endpoint& endpoint, const dio::ReceivedDatagram& datagram) {
   auto found = endpoint.peers.find(datagram.from);
-  RemotePeer* peer = nullptr;
-  if (found != endpoint.peers.end()) {
-    peer = found->second.get();
-  } else {
-    // No state for an address until it sends a well-formed INIT; usrsctp answers INIT statelessly (cookie).
-    const bool valid = endpoint.server && sctp::is_init_packet(datagram.payload) &&
-                       sctp::sctp_checksum_valid(datagram.payload);
-    if (!valid) {
-      ++counters_.dropped_unknown_peer;
-      return;
-    }
-    peer = create_peer(endpoint, datagram.from);
-    if (peer == nullptr) return;
+  if (found == endpoint.peers.end()) {
+    on_unknown_address(endpoint, datagram);
+    return;
   }
+  RemotePeer* peer = found->second.get();
   peer->last_epoch = reaper_.epoch();
   if (!host_.receive(peer->token, datagram.payload)) ++counters_.dropped_by_stack;
 }
 
+void SctpTransport::on_unknown_address(Endpoint& endpoint, const dio::ReceivedDatagram& datagram) {
+  if (endpoint.server && sctp::is_init_packet(datagram.payload)) {
+    answer_init(endpoint, datagram);
+  } else if (endpoint.server && sctp::is_cookie_echo_packet(datagram.payload)) {
+    complete_handshake(endpoint, datagram);
+  } else {
+    ++counters_.dropped_unknown_peer;
+  }
+}
+
+void SctpTransport::answer_init(Endpoint& endpoint, const dio::ReceivedDatagram& datagram) {
+  const auto payload = datagram.payload;
+  if (payload.size() < kMinInitBytes) {
+    if (counters_.dropped_short_init++ == 0) {
+      log_.info("sctp: dropped an INIT of " + std::to_string(payload.size()) + " bytes from " +
+                datagram.from.to_string() + ": an INIT from a new address must be padded to " +
+                std::to_string(kMinInitBytes) + " bytes (a hoplink older than the padding, or a probe); " +
+                "counted as DROPPED_SHORT_INIT in STATUS from now on");
+    }
+    return;
+  }
+  if (!sctp::sctp_checksum_valid(payload)) {
+    ++counters_.dropped_by_stack;
+    return;
+  }
+  if (!limiter_.allow_answer(runtime_.now())) {
+    log_limits();
+    return;
+  }
+  scratch_.assign(payload.begin(), payload.end());
+  const std::size_t size = sctp::strip_init_padding(scratch_, true);
+  StatelessResponder responder(endpoint, datagram.from);
+  const auto outcome = host_.receive_unvalidated(unvalidated_token(datagram.from), responder, true, accepted_,
+                                                 std::span(scratch_).first(size), payload.size());
+  if (outcome == sctp::UnvalidatedOutcome::dropped) {
+    ++counters_.dropped_by_stack;
+  } else {
+    ++counters_.inits_answered;
+  }
+}
+
+void SctpTransport::complete_handshake(Endpoint& endpoint, const dio::ReceivedDatagram& datagram) {
+  if (peer_count_ >= options_.max_peers) {
+    ++counters_.peers_refused;
+    return;
+  }
+  auto peer = std::make_unique<RemotePeer>(*this, endpoint, datagram.from);
+  peer->token = unvalidated_token(datagram.from);
+  const auto outcome = host_.receive_unvalidated(peer->token, *peer, true, accepted_, datagram.payload,
+                                                 datagram.payload.size());
+  if (outcome != sctp::UnvalidatedOutcome::associated) {
+    ++counters_.cookies_refused;
+    return;
+  }
+  peer->last_epoch = reaper_.epoch();
+  endpoint.peers.emplace(datagram.from, std::move(peer));
+  ++peer_count_;
+  ++counters_.peers_created;
+}
+
+sctp::PeerToken SctpTransport::unvalidated_token(const PeerAddress& address) const {
+  const std::uint64_t h = keyed_hash(
+      token_key_, address.address_bytes(),
+      (static_cast<std::uint64_t>(address.port()) << 8) | static_cast<std::uint64_t>(address.family()));
+  return sctp::PeerToken{static_cast<std::uint32_t>(h) | sctp::Stack::kUnvalidatedTokenBit};
+}
+
 void SctpTransport::on_accept(RemotePeer& peer, std::unique_ptr<sctp::Association> association) {
   if (!on_accept_) return;  // a client endpoint: nobody accepts there, dropping aborts it
+  // Counted once the peer proved its address, so that forged packets cannot use up the rate.
+  if (!limiter_.allow_handshake(peer.address, runtime_.now())) {
+    log_limits();
+    return;  // dropping it aborts it
+  }
   on_accept_(std::move(association), peer.address);
+}
+
+void SctpTransport::log_limits() {
+  if (auto line = limiter_.report(runtime_.now()); !line.empty()) log_.warning("sctp: " + line);
 }
 
 void SctpTransport::forget_idle_peers() {
@@ -146,6 +232,12 @@ StatusFields SctpTransport::status_fields() const {
   add_field(fields, "DROPPED_UNKNOWN_PEER", counters_.dropped_unknown_peer);
   add_field(fields, "DROPPED_INVALID", counters_.dropped_by_stack);
   add_field(fields, "PEERS_REFUSED", counters_.peers_refused);
+  add_field(fields, "DROPPED_SHORT_INIT", counters_.dropped_short_init);
+  add_field(fields, "INITS_ANSWERED", counters_.inits_answered);
+  add_field(fields, "COOKIES_REFUSED", counters_.cookies_refused);
+  add_field(fields, "REPLIES_OVER_BUDGET", host_.counters().replies_over_budget);
+  add_limiter_fields(fields, limiter_.counters());
+
   return fields;
 }
 

@@ -9,6 +9,7 @@
 #include "io/datagram_io_factory.hpp"
 #include "runtime/logger.hpp"
 #include "runtime/runtime.hpp"
+#include "transports/handshake_limiter.hpp"
 #include "transports/sctp_host.hpp"
 
 namespace hoplink::transport {
@@ -21,6 +22,7 @@ struct DtlsOptions {
 
 struct TransportOptions {
   std::size_t max_peers = 65536;  // remote UDP addresses known at once, per transport
+  HandshakeLimits limits;         // per transport
   DtlsOptions dtls;
 };
 
