@@ -7,47 +7,18 @@
 
 #include "fuzz_check.hpp"
 #include "fuzz_harness.hpp"
-#include "sctp/crc32c.hpp"
 #include "sctp/stack.hpp"
+#include "sctp_bytes.hpp"
 
 namespace hoplink::fuzz {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-using Bytes = std::vector<std::byte>;
 
 constexpr std::uint16_t kListenerPort = 5000;
-constexpr std::size_t kCommonHeader = 12;
+constexpr std::size_t kCommonHeader = kSctpCommonHeader;
 constexpr std::size_t kMaxAccepted = 8;  // older accepted associations are dropped (aborted)
 constexpr std::uint32_t kOurTag = 0x11223344;
-
-std::uint32_t load32(const Bytes& bytes, std::size_t offset) {
-  return (std::to_integer<std::uint32_t>(bytes[offset]) << 24) |
-         (std::to_integer<std::uint32_t>(bytes[offset + 1]) << 16) |
-         (std::to_integer<std::uint32_t>(bytes[offset + 2]) << 8) |
-         std::to_integer<std::uint32_t>(bytes[offset + 3]);
-}
-std::uint16_t load16(std::span<const std::byte> bytes, std::size_t offset) {
-  return static_cast<std::uint16_t>((std::to_integer<unsigned>(bytes[offset]) << 8) |
-                                    std::to_integer<unsigned>(bytes[offset + 1]));
-}
-void store16(Bytes& bytes, std::size_t offset, std::uint16_t value) {
-  bytes[offset] = static_cast<std::byte>(value >> 8);
-  bytes[offset + 1] = static_cast<std::byte>(value);
-}
-void store32(Bytes& bytes, std::size_t offset, std::uint32_t value) {
-  store16(bytes, offset, static_cast<std::uint16_t>(value >> 16));
-  store16(bytes, offset + 2, static_cast<std::uint16_t>(value));
-}
-
-// RFC 4960 appendix B: CRC32c over the packet with a zero checksum field, stored least significant byte
-// first (as sctp/ verifies it).
-void fill_checksum(Bytes& packet) {
-  if (packet.size() < kCommonHeader) return;
-  std::memset(packet.data() + 8, 0, 4);
-  const std::uint32_t crc = sctp::crc32c(packet);
-  for (std::size_t i = 0; i < 4; ++i) packet[8 + i] = static_cast<std::byte>(crc >> (8 * i));
-}
 
 // Server side of one accepted association: reads whatever arrives, notes the close.
 struct Accepted final : sctp::AssociationEvents {
@@ -132,23 +103,9 @@ void SctpTarget::on_packet(sctp::PeerToken to, std::span<const std::byte> packet
   FUZZ_CHECK(packet.size() >= kCommonHeader);
   for (Peer& peer : peers_) {
     if (peer.token != to) continue;
-    // First chunk INIT-ACK (type 2): initiate tag at +4, then parameters from +20; the state cookie is
-    // type 7.
-    if (packet.size() < kCommonHeader + 20 || packet[kCommonHeader] != std::byte{2}) return;
-    const Bytes chunk(packet.begin() + kCommonHeader, packet.end());
-    const std::size_t chunk_length = std::min<std::size_t>(load16(chunk, 2), chunk.size());
-    peer.init_ack_tag = load32(chunk, 4);
-    peer.cookie.clear();
-    for (std::size_t offset = 20; offset + 4 <= chunk_length;) {
-      const std::uint16_t type = load16(chunk, offset);
-      const std::size_t length = load16(chunk, offset + 2);
-      if (length < 4 || offset + length > chunk_length) break;
-      if (type == 7) {
-        peer.cookie.assign(chunk.begin() + static_cast<std::ptrdiff_t>(offset + 4),
-                           chunk.begin() + static_cast<std::ptrdiff_t>(offset + length));
-        break;
-      }
-      offset += (length + 3) & ~std::size_t{3};
+    if (auto ack = parse_init_ack(packet)) {
+      peer.init_ack_tag = ack->initiate_tag;
+      peer.cookie = std::move(ack->cookie);
     }
     return;
   }
@@ -160,27 +117,15 @@ void SctpTarget::handshake(Peer& peer) {
   peer.port = next_port_;
   peer.cookie.clear();
 
-  Bytes init(kCommonHeader + 20);
-  store16(init, 0, peer.port);
-  store16(init, 2, kListenerPort);
-  init[kCommonHeader] = std::byte{1};
-  store16(init, kCommonHeader + 2, 20);
-  store32(init, kCommonHeader + 4, kOurTag);
-  store32(init, kCommonHeader + 8, 1 << 20);  // a_rwnd
-  store16(init, kCommonHeader + 12, 1);       // outbound streams
-  store16(init, kCommonHeader + 14, 1);       // inbound streams
-  store32(init, kCommonHeader + 16, 1);       // initial TSN
-  deliver(peer, init);
+  deliver(peer, make_init(peer.port, kListenerPort, kOurTag));
   if (peer.cookie.empty()) return;
 
-  const std::size_t chunk_length = 4 + peer.cookie.size();
-  Bytes echo(kCommonHeader + ((chunk_length + 3) & ~std::size_t{3}));
+  Bytes echo(kCommonHeader);
   store16(echo, 0, peer.port);
   store16(echo, 2, kListenerPort);
   store32(echo, 4, peer.init_ack_tag);
-  echo[kCommonHeader] = std::byte{10};
-  store16(echo, kCommonHeader + 2, static_cast<std::uint16_t>(chunk_length));
-  std::memcpy(echo.data() + kCommonHeader + 4, peer.cookie.data(), peer.cookie.size());
+  const Bytes chunk = cookie_echo_chunk(peer.cookie);
+  echo.insert(echo.end(), chunk.begin(), chunk.end());
   const std::size_t before = accepted_.size();
   const std::uint32_t stack_tag = peer.init_ack_tag;
   deliver(peer, echo);
