@@ -24,6 +24,29 @@ int fuzz_args(const std::uint8_t* data, std::size_t size);
 // Stdout lines: whatever the text, one call writes one line with no control characters.
 int fuzz_messages(const std::uint8_t* data, std::size_t size);
 
+// The configuration hoplink reads at start-up. Each returns or throws OptionsError, nothing else.
+#if HOPLINK_FUZZ_TRANSPORT
+// A --config file: data[0] % 4 picks the mode word (none, client, server, managed), the rest is the file.
+// Whatever parses is within the documented ranges.
+int fuzz_config_file(const std::uint8_t* data, std::size_t size);
+// Per-link options (TOR_PT_SERVER_TRANSPORT_OPTIONS): data[0] bit 0 picks tor's escaped text or raw
+// key NUL value NUL pairs, bit 1 the dpdk backend (its frame size from bits 2-7). An accepted list sets
+// exactly the keys it names.
+int fuzz_transport_options(const std::uint8_t* data, std::size_t size);
+// A Bridge line as tor reads it: its arguments reach the client transport unchanged through SOCKS5, and
+// the line a bridge writes (bridge_line, the file) reads back as the same transport, address and arguments.
+int fuzz_bridge_line(const std::uint8_t* data, std::size_t size);
+// The whole datagram input of a serving transport (built by the registry, on a memory network and a
+// ManualRuntime), one input a sequence of datagrams: a control byte (bits 0-1: one of four source
+// addresses; bits 2-4: simulated time after it, 0 to 40 s; bit 5: sctp a valid CRC32c, dtls the cookie of
+// the last HelloVerifyRequest spliced into a ClientHello; bit 6: the ports and tag of the source's last
+// INIT-ACK; bit 7: a COOKIE-ECHO with its cookie first), a 16-bit big-endian length and the bytes. For
+// dtls the fourth source is a real client session and its datagrams are SCTP packets inside it. After
+// each input the transport must keep no state. The process may hold no other sctp::Stack (sctp_packet).
+int fuzz_sctp_transport(const std::uint8_t* data, std::size_t size);
+int fuzz_dtls_transport(const std::uint8_t* data, std::size_t size);
+#endif
+
 // The datagram input paths. Each is compiled in only when its library is built (HOPLINK_FUZZ_SCTP,
 // HOPLINK_FUZZ_DPDK, HOPLINK_FUZZ_DTLS are then defined for whoever links fuzz_harness).
 #if HOPLINK_FUZZ_SCTP

@@ -75,13 +75,15 @@ std::vector<std::uint8_t> make_input(Random& random, const std::vector<std::vect
   return input;
 }
 
-void replay(const std::string& name, Harness harness) {
+// `mutations`: how many altered inputs follow the seeds (fewer for the targets that run a whole transport
+// per input).
+void replay(const std::string& name, Harness harness, int mutations = 4000) {
   const auto seeds = load_corpus(name);
   REQUIRE(seeds.size() >= 3);
   for (const auto& seed : seeds) CHECK(harness(seed.data(), seed.size()) == 0);
   CHECK(harness(nullptr, 0) == 0);
   Random random(0x9e3779b97f4a7c15ULL ^ std::hash<std::string>{}(name));
-  for (int i = 0; i < 4000; ++i) {
+  for (int i = 0; i < mutations; ++i) {
     const auto input = make_input(random, seeds);
     REQUIRE(harness(input.data(), input.size()) == 0);
   }
@@ -107,6 +109,25 @@ TEST_CASE("fuzz replay: args") {
 TEST_CASE("fuzz replay: messages") {
   replay("messages", hoplink::fuzz::fuzz_messages);
 }
+#if HOPLINK_FUZZ_TRANSPORT
+TEST_CASE("fuzz replay: config_file") {
+  replay("config_file", hoplink::fuzz::fuzz_config_file);
+}
+TEST_CASE("fuzz replay: transport_options") {
+  replay("transport_options", hoplink::fuzz::fuzz_transport_options);
+}
+TEST_CASE("fuzz replay: bridge_line") {
+  replay("bridge_line", hoplink::fuzz::fuzz_bridge_line);
+}
+// These two share the process's one sctp::Stack, which sctp_packet's harness would also want: ctest runs
+// each test case in a process of its own.
+TEST_CASE("fuzz replay: sctp_transport") {
+  replay("sctp_transport", hoplink::fuzz::fuzz_sctp_transport, 400);
+}
+TEST_CASE("fuzz replay: dtls_transport") {
+  replay("dtls_transport", hoplink::fuzz::fuzz_dtls_transport, 400);
+}
+#endif
 #if HOPLINK_FUZZ_SCTP
 TEST_CASE("fuzz replay: sctp_packet") {
   replay("sctp_packet", hoplink::fuzz::fuzz_sctp_packet);

@@ -1,0 +1,5 @@
+#include "fuzz_harness.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  return hoplink::fuzz::fuzz_config_file(data, size);
+}
