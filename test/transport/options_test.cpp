@@ -137,6 +137,17 @@ TEST_CASE("TOR_PT_SERVER_TRANSPORT_OPTIONS keys set the per-link options") {
   CHECK_THROWS_AS(apply_transport_options(link, {{"mtu", "5"}}, udp), OptionsError);
 }
 
+// Found by fuzz_transport_options: Boost.Program_options fills its messages in by replacing placeholders
+// until none is left, and looped forever on a name or value that contained one.
+TEST_CASE("an option name or value that looks like one of Boost's message placeholders is refused, not hung on") {
+  LinkOptions link;
+  CHECK_THROWS_WITH(apply_transport_options(link, {{"mtu", "%value%"}}, DatagramOptions{}),
+                    Catch::Contains("?value?"));
+  CHECK_THROWS_WITH(apply_transport_options(link, {{"x%original_token%", "1"}}, DatagramOptions{}),
+                    Catch::Contains("x?original_token?"));
+  CHECK_THROWS_AS(parse({"--mtu", "%canonical_option%"}), OptionsError);
+}
+
 TEST_CASE("TOR_PT_SERVER_TRANSPORT_OPTIONS mtu must fit the DPDK port as the command line's must") {
   DatagramOptions dpdk;
   dpdk.backend = IoBackend::dpdk;

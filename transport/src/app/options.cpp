@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/program_options.hpp>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "app/dpdk_options.hpp"
@@ -44,6 +45,23 @@ pt::Severity to_severity(const std::string& text) {
     if (text == pt::to_string(severity)) return severity;
   }
   throw OptionsError("--log-level: expected error, warning, notice, info or debug, got '" + text + "'");
+}
+
+// Boost's message for a bad option. Boost builds it by replacing placeholders (%option%, %value%,
+// %original_token%, ...) with the option's text until none is left, so a name or value that itself contains
+// one ("--x%value%", "mtu=%value%" in a config file or TOR_PT_SERVER_TRANSPORT_OPTIONS) made what() loop
+// forever: hoplink hung at start-up. The operator's text goes into the message with '%' shown as '?'.
+struct Substitutions : po::error_with_option_name {
+  static std::map<std::string, std::string>& of(po::error_with_option_name& e) {
+    return e.*(&Substitutions::m_substitutions);
+  }
+};
+std::string message(po::error& e) {
+  if (auto* named = dynamic_cast<po::error_with_option_name*>(&e)) {
+    for (auto& [placeholder, text] : Substitutions::of(*named))
+      std::replace(text.begin(), text.end(), '%', '?');
+  }
+  return e.what();
 }
 
 // Values read by the description; converted and range-checked afterwards.
@@ -318,8 +336,8 @@ Options parse_options(int argc, const char* const* argv) {
       po::store(po::parse_config_file(file, d.all), vm);
     }
     po::notify(vm);
-  } catch (const po::error& e) {
-    throw OptionsError(e.what());
+  } catch (po::error& e) {
+    throw OptionsError(message(e));
   }
   convert(raw, options);
   check_mode(options);
@@ -338,8 +356,8 @@ void apply_transport_options(LinkOptions& link, const std::vector<std::pair<std:
   try {
     po::store(po::parse_config_file(input, description), vm);
     po::notify(vm);
-  } catch (const po::error& e) {
-    throw OptionsError(e.what());
+  } catch (po::error& e) {
+    throw OptionsError(message(e));
   }
   convert_link_values(raw, link);
   check_link_fits(link, datagrams);
