@@ -3,8 +3,12 @@
 // Notifications share the receive queue with data, in order. The ones needed while the application is not
 // reading (COMM_UP before the first byte, SHUTDOWN_COMP after the last) are read by refresh() when nothing
 // else is ahead of them; errors (ABORT, timeouts) are seen through the socket error at once.
+//
+// Each direction ends with an end-of-stream marker (kEndOfStreamPpid) behind its data on stream 0; the SCTP
+// SHUTDOWN, which ends both directions, follows once both markers have passed.
 #include "sctp/association.hpp"
 
+#include <arpa/inet.h>
 #include <usrsctp.h>
 
 #include <algorithm>
@@ -59,6 +63,17 @@ Association::Impl::ReadOutcome Association::Impl::read_once(std::span<std::byte>
       handle_notification(complete);
     }
     return ReadOutcome::notification;
+  }
+  if (peer_marker_seen) {
+    // The peer ended its direction and sent more: its byte stream is no longer trustworthy.
+    finish(CloseReason::protocol_violation, true);
+    return ReadOutcome::error;
+  }
+  if (info_type == SCTP_RECVV_RCVINFO && info.rcv_ppid == htonl(kEndOfStreamPpid)) {
+    peer_marker_seen = true;
+    eos_seen = true;
+    shut_down_when_both_ended();
+    return ReadOutcome::end_of_file;
   }
   bytes = static_cast<std::size_t>(r);
   return ReadOutcome::data;
@@ -139,6 +154,13 @@ int Association::Impl::refresh() {
     if (so == nullptr) return 0;
     events = usrsctp_get_events(so);
   }
+  // Every packet from the peer marks a writable socket, so a marker refused for lack of room is retried as
+  // the peer's SACKs free some.
+  if (marker_pending) {
+    send_marker();
+    if (so == nullptr) return 0;
+    events = usrsctp_get_events(so);
+  }
   return events;
 }
 
@@ -214,7 +236,7 @@ void Association::Impl::destroy() {
 }
 
 std::size_t Association::Impl::send(std::span<const std::byte> bytes) {
-  if (bytes.empty() || so == nullptr || state != AssociationState::open) return 0;
+  if (bytes.empty() || so == nullptr || state != AssociationState::open || sending_finished) return 0;
   if (send_blocked) {
     writable_wanted = true;
     return 0;
@@ -296,14 +318,50 @@ ReceiveResult Association::Impl::receive(std::span<std::byte> out) {
   return {};
 }
 
+void Association::Impl::finish_sending() {
+  if (sending_finished || so == nullptr || close_reason) return;
+  sending_finished = true;
+  writable_wanted = false;
+  send_marker();
+}
+
+void Association::Impl::send_marker() {
+  marker_pending = true;
+  // send_blocked: send() found no room and no SACK came since; usrsctp would refuse the marker too.
+  if (so == nullptr || close_reason || state != AssociationState::open || send_blocked) return;
+  struct sctp_sndinfo info {};
+  info.snd_sid = 0;
+  info.snd_ppid = htonl(kEndOfStreamPpid);
+  const std::byte payload{0};  // a DATA chunk may not be empty
+  const ssize_t r =
+      usrsctp_sendv(so, &payload, sizeof payload, nullptr, 0, &info, sizeof info, SCTP_SENDV_SNDINFO, 0);
+  if (r != static_cast<ssize_t>(sizeof payload)) return;  // no room yet: refresh() tries again
+  marker_pending = false;
+  marker_sent = true;
+  note_traffic();
+  shut_down_when_both_ended();
+}
+
+void Association::Impl::shut_down_when_both_ended() {
+  if (!marker_sent || !peer_marker_seen || shutdown_started || so == nullptr || close_reason) return;
+  shutdown_started = true;
+  // Both sides may get here at once; SCTP resolves crossing SHUTDOWNs (RFC 9260 9.2) and both see
+  // SHUTDOWN_COMP. Nothing is lost: the peer's marker was read, so all its data is with us.
+  usrsctp_shutdown(so, SHUT_WR);
+  if (state == AssociationState::open) state = AssociationState::shutting_down;
+  if (stack != nullptr) stack->mark(slot);
+}
+
 void Association::Impl::shutdown() {
   if (so == nullptr || close_reason) return;
   if (state == AssociationState::open || state == AssociationState::connecting ||
       state == AssociationState::shutting_down) {
     usrsctp_shutdown(so, SHUT_WR);
+    shutdown_started = true;
     if (state == AssociationState::open) state = AssociationState::shutting_down;
   }
   writable_wanted = false;
+  marker_pending = false;  // the SHUTDOWN ends this direction instead
   if (stack != nullptr) stack->mark(slot);
 }
 
@@ -371,6 +429,9 @@ std::size_t Association::send(std::span<const std::byte> bytes) {
 }
 ReceiveResult Association::receive(std::span<std::byte> out) {
   return impl_->receive(out);
+}
+void Association::finish_sending() {
+  impl_->finish_sending();
 }
 void Association::shutdown() {
   impl_->shutdown();

@@ -36,11 +36,18 @@ struct Association::Impl {
   bool connected_pending = false;  // on_connected not yet run
   bool writable_wanted = false;    // send() accepted less than asked: on_writable owed
   bool send_blocked = false;       // the last send failed for lack of space; no writable upcall since
-  bool eos_seen = false;           // usrsctp reported end of file (the peer shut down, all data read)
+  bool eos_seen = false;           // the peer's direction ended (its marker or SHUTDOWN), all data read
   bool eos_delivered = false;      // receive() has returned end_of_stream
   bool graceful_end = false;       // SHUTDOWN_COMP seen: the association is gone, nothing was lost
   std::optional<CloseReason> close_reason;
   bool close_reported = false;
+
+  // Half-close (Association::finish_sending).
+  bool sending_finished = false;  // send() accepts nothing more
+  bool marker_pending = false;    // our end-of-stream marker waits for room, or for the association to open
+  bool marker_sent = false;       // usrsctp accepted our marker
+  bool peer_marker_seen = false;  // the peer's marker was read: nothing may follow it
+  bool shutdown_started = false;  // usrsctp_shutdown called (by shutdown() or when both directions ended)
 
   // Bytes read from usrsctp while looking for notifications, handed out by receive() first. At most one read.
   std::vector<std::byte> stash;
@@ -67,6 +74,7 @@ struct Association::Impl {
 
   std::size_t send(std::span<const std::byte> bytes);
   ReceiveResult receive(std::span<std::byte> out);
+  void finish_sending();
   void shutdown();
   void abort();
   AssociationStats stats() const;
@@ -94,6 +102,10 @@ struct Association::Impl {
   ReadOutcome read_once(std::span<std::byte> into, std::size_t& bytes);
   void handle_notification(std::span<const std::byte> n);
   void probe();
+  // Sends the end-of-stream marker if the association is open and has room; keeps marker_pending otherwise.
+  void send_marker();
+  // Starts the SCTP SHUTDOWN once our marker is sent and the peer's read: both directions have ended.
+  void shut_down_when_both_ended();
 };
 
 struct Stack::Impl {

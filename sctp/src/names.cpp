@@ -16,6 +16,8 @@ std::string_view to_string(CloseReason reason) {
       return "connect_failed";
     case CloseReason::local_abort:
       return "local_abort";
+    case CloseReason::protocol_violation:
+      return "protocol_violation";
   }
   return "unknown";
 }

@@ -120,6 +120,9 @@ bool apply_socket_options(struct socket* so, const StackConfig& stack, const Ass
   if (!set_option(so, IPPROTO_SCTP, SCTP_PEER_ADDR_PARAMS, paddr, "SCTP_PEER_ADDR_PARAMS", error))
     return false;
 
+  // The payload protocol identifier of each message read: it tells the end-of-stream marker from data.
+  if (!set_option(so, IPPROTO_SCTP, SCTP_RECVRCVINFO, one, "SCTP_RECVRCVINFO", error)) return false;
+
   for (std::uint16_t type : {SCTP_ASSOC_CHANGE, SCTP_SHUTDOWN_EVENT}) {
     sctp_event event{};
     event.se_assoc_id = SCTP_FUTURE_ASSOC;

@@ -25,8 +25,9 @@ struct RetransmissionLimits {
 RetransmissionLimits retransmission_limits(const StackConfig& stack, const AssociationConfig& config);
 
 // Non-blocking, SCTP_NODELAY, buffers, one stream each way, fixed path MTU without PMTU discovery, heartbeat
-// interval, retransmission limits, and the notifications the Association reads. On the listener they are
-// the defaults accepted associations start with; on accepted sockets they are applied again.
+// interval, retransmission limits, and the notifications and receive info (PPIDs) the Association reads. On
+// the listener they are the defaults accepted associations start with; on accepted sockets they are applied
+// again.
 bool apply_socket_options(struct socket* so, const StackConfig& stack, const AssociationConfig& config,
                           std::string& error);
 

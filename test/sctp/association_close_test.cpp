@@ -10,20 +10,6 @@ namespace {
 
 constexpr std::uint64_t kMiB = 1024 * 1024;
 
-struct Pair {
-  std::unique_ptr<Endpoint> client;
-  Endpoint* server = nullptr;
-};
-
-Pair open_pair(Harness& h, const AssociationConfig& config = {}) {
-  h.reset();
-  Pair p;
-  p.client = h.connect(config);
-  REQUIRE(h.run_until([&] { return p.client->connected && h.accepted.size() == 1; }, 5s));
-  p.server = h.accepted[0].get();
-  return p;
-}
-
 TEST_CASE("orderly shutdown delivers every queued byte before end_of_stream", "[sctp][close]") {
   auto& h = Harness::instance();
   const bool client_starts = GENERATE(true, false);

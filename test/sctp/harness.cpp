@@ -46,9 +46,13 @@ void Endpoint::push() {
     if (accepted == 0) ++zero_sends;
     if (accepted < length) break;
   }
-  if (association && sent == to_send && shutdown_when_sent && !shutdown_called) {
+  if (association && sent == to_send && (shutdown_when_sent || finish_when_sent) && !shutdown_called) {
     shutdown_called = true;
-    association->shutdown();
+    if (shutdown_when_sent) {
+      association->shutdown();
+    } else {
+      association->finish_sending();
+    }
   }
 }
 
@@ -60,7 +64,10 @@ void Endpoint::drain() {
       if (buffer[i] != pattern_byte(receive_seed, received + i)) content_ok = false;
     }
     received += r.bytes;
-    if (r.end_of_stream) end_of_stream = true;
+    if (r.end_of_stream && !end_of_stream) {
+      end_of_stream = true;
+      received_at_end_of_stream = received;
+    }
     if (r.bytes == 0) break;
   }
 }
@@ -159,6 +166,16 @@ bool Harness::run_until(const std::function<bool()>& done, std::chrono::millisec
     pump(step);
   }
   return true;
+}
+
+Pair open_pair(Harness& h, const AssociationConfig& config) {
+  h.reset();
+  Pair p;
+  p.client = h.connect(config);
+  REQUIRE(
+      h.run_until([&] { return p.client->connected && h.accepted.size() == 1; }, std::chrono::seconds(5)));
+  p.server = h.accepted[0].get();
+  return p;
 }
 
 }  // namespace hoplink::sctp::test

@@ -29,6 +29,7 @@ struct Endpoint : AssociationEvents {
   bool connected = false;
   std::optional<CloseReason> closed;
   bool end_of_stream = false;
+  std::uint64_t received_at_end_of_stream = 0;
   bool reading = true;
   std::uint64_t to_send = 0;
   std::uint64_t sent = 0;
@@ -36,7 +37,8 @@ struct Endpoint : AssociationEvents {
   std::uint32_t receive_seed = 1;
   std::uint64_t received = 0;
   bool content_ok = true;
-  bool shutdown_when_sent = false;
+  bool shutdown_when_sent = false;  // shutdown() once to_send is sent (both directions end)
+  bool finish_when_sent = false;    // finish_sending() once to_send is sent (this direction ends)
   bool shutdown_called = false;
   int writable_calls = 0;
   int zero_sends = 0;  // send() calls that accepted nothing
@@ -102,5 +104,12 @@ class Harness {
   std::deque<Queued> queue_;
   Clock::time_point now_;
 };
+
+// A fresh association between the two sides, connected and accepted.
+struct Pair {
+  std::unique_ptr<Endpoint> client;
+  Endpoint* server = nullptr;  // owned by Harness::accepted
+};
+Pair open_pair(Harness& h, const AssociationConfig& config = {});
 
 }  // namespace hoplink::sctp::test

@@ -1,4 +1,5 @@
-// One SCTP association carrying one byte stream (a Tor link) in order on stream 0.
+// One SCTP association carrying one byte stream (a Tor link) in order on stream 0, each direction ending on
+// its own as TCP's do (finish_sending), or both at once (shutdown).
 #pragma once
 
 #include <chrono>
@@ -33,12 +34,22 @@ struct AssociationConfig {
   std::uint16_t remote_port = 5000;  // the listener's SCTP port
 };
 
+// The end-of-stream marker of finish_sending(): one SCTP message on stream 0 whose payload protocol
+// identifier (RFC 9260 3.3.1; in network byte order on the wire) is this value, with a 1-byte payload (a
+// DATA chunk may not be empty). Data messages carry PPID 0. Why a PPID: a message on the same ordered stream
+// is delivered after every byte sent before it, it costs one chunk, and it needs no negotiation (an RFC 6525
+// stream reset would need the RE-CONFIG extension on both sides). The value ("hles", hoplink end of stream)
+// is not registered with IANA: only hoplink peers see it. A peer without half-close reads it as one byte of
+// data.
+inline constexpr std::uint32_t kEndOfStreamPpid = 0x686c6573;
+
 enum class CloseReason : std::uint8_t {
-  shutdown_complete,  // orderly SHUTDOWN finished (either side started it)
-  peer_aborted,       // ABORT received
-  peer_unreachable,   // heartbeats or data unanswered: dead peer
-  connect_failed,     // INIT never answered, or refused
-  local_abort,        // abort() or destruction while open
+  shutdown_complete,   // orderly SHUTDOWN finished (either side started it)
+  peer_aborted,        // ABORT received
+  peer_unreachable,    // heartbeats or data unanswered: dead peer
+  connect_failed,      // INIT never answered, or refused
+  local_abort,         // abort() or destruction while open
+  protocol_violation,  // the peer sent data after its end-of-stream marker: aborted
 };
 std::string_view to_string(CloseReason reason);
 
@@ -46,7 +57,8 @@ enum class AssociationState : std::uint8_t { connecting, open, shutting_down, cl
 
 struct ReceiveResult {
   std::size_t bytes = 0;
-  bool end_of_stream = false;  // the peer shut down and every byte it sent has been read
+  // The peer ended its direction (finish_sending or shutdown) and every byte it sent has been read.
+  bool end_of_stream = false;
 };
 
 // The path's state and counters. After the association closed: as they were when its socket closed.
@@ -96,13 +108,24 @@ class Association {
 
   void set_events(AssociationEvents& events);
 
-  // Queues bytes for in-order delivery and returns how many were accepted: 0 when the send buffer is full or
-  // the association is not open yet (wait for on_connected / on_writable). Never blocks.
+  // Queues bytes for in-order delivery and returns how many were accepted: 0 when the send buffer is full,
+  // the association is not open yet (wait for on_connected / on_writable), or sending has finished. Never
+  // blocks.
   std::size_t send(std::span<const std::byte> bytes);
   // Reads delivered bytes; {0, false} when none is ready (wait for on_readable).
   ReceiveResult receive(std::span<std::byte> out);
 
-  // Orderly close: everything accepted by send() is delivered first, then on_closed(shutdown_complete).
+  // Half-close, TCP's FIN: ends this direction only. Everything accepted by send() is delivered, then the
+  // end-of-stream marker (kEndOfStreamPpid), after which the peer's receive() returns end_of_stream; send()
+  // accepts nothing more. The peer may go on sending, and receive() delivers it. A full send buffer (or an
+  // association still connecting) delays the marker until there is room, without the caller's help. Once
+  // both directions have ended (the marker sent and the peer's read), the association shuts down by itself:
+  // on_closed(shutdown_complete) after receive() has returned end_of_stream. Data from the peer after its
+  // marker aborts the association: on_closed(protocol_violation). Idempotent; nothing once closed.
+  void finish_sending();
+  // Ends both directions at once with an SCTP SHUTDOWN: everything accepted by send() is delivered, the peer
+  // may send nothing new, then on_closed(shutdown_complete). What the peer had not yet handed to its send()
+  // is lost, which is why a byte stream that must survive a one-sided end uses finish_sending().
   void shutdown();
   // Immediate close: ABORT to the peer, unsent bytes lost, on_closed(local_abort).
   void abort();

@@ -13,6 +13,7 @@ pt::Socks5Reply reply_for(sctp::CloseReason reason) {
       return pt::Socks5Reply::host_unreachable;
     case sctp::CloseReason::shutdown_complete:
     case sctp::CloseReason::local_abort:
+    case sctp::CloseReason::protocol_violation:
       break;
   }
   return pt::Socks5Reply::general_failure;
