@@ -26,6 +26,7 @@ void TcpPeer::read() {
     received.insert(received.end(), buffer_.begin(), buffer_.begin() + static_cast<std::ptrdiff_t>(bytes));
     if (ec == asio::error::eof) {
       eof = true;
+      if (end_on_eof) shutdown_send();
       return;
     }
     if (ec) {
@@ -137,6 +138,13 @@ TcpPeer& InProcess::connect() {
   socket.connect(to_tcp_endpoint(client_listener));
   client_peers_.push_back(std::make_unique<TcpPeer>(std::move(socket)));
   return *client_peers_.back();
+}
+
+std::pair<TcpPeer*, TcpPeer*> InProcess::open_link() {
+  auto& client = connect();
+  const auto before = orport_peers_.size();
+  REQUIRE(run_until([&] { return orport_peers_.size() > before; }, 5s));
+  return {&client, orport_peers_.back().get()};
 }
 
 bool InProcess::run_until(const std::function<bool()>& done, Duration limit) {

@@ -40,6 +40,9 @@ class TcpPeer {
   std::size_t written = 0;  // bytes the kernel took
   bool eof = false;         // the other end closed its sending side (or the connection)
   error_code error;         // the first read or write error
+  // As tor does: once the other end has closed its sending side, finish writing and close ours (FIN).
+  // Off for a peer that keeps sending after the other side's half-close.
+  bool end_on_eof = true;
 
  private:
   void read();
@@ -63,6 +66,8 @@ class InProcess {
 
   // tor's client side opens a link: a TCP connection to the client listener. Returns it once connected.
   TcpPeer& connect();
+  // connect(), then waits for the App to reach the ORPort with the link: (client side, ORPort side).
+  std::pair<TcpPeer*, TcpPeer*> open_link();
   // The connections the App made to the fake ORPort, in order.
   std::vector<std::unique_ptr<TcpPeer>>& orport_connections() { return orport_peers_; }
 

@@ -12,17 +12,9 @@ namespace {
 
 constexpr std::size_t kMiB = 1024 * 1024;
 
-// Opens a link and waits for the App to reach the ORPort with it.
-std::pair<TcpPeer*, TcpPeer*> open_link(InProcess& p) {
-  auto& client = p.connect();
-  const auto before = p.orport_connections().size();
-  REQUIRE(p.run_until([&] { return p.orport_connections().size() > before; }, 5s));
-  return {&client, p.orport_connections().back().get()};
-}
-
 void relays_and_closes(const std::string& transport) {
   InProcess p(transport);
-  auto [client, orport] = open_link(p);
+  auto [client, orport] = p.open_link();
   const auto up = pattern(4 * kMiB, 1);
   const auto down = pattern(4 * kMiB, 2);
   client->write(up);
@@ -50,7 +42,7 @@ void dead_peer(const std::string& transport) {
     o.link.association.heartbeat_interval = std::chrono::milliseconds(500);
     o.link.association.dead_peer_timeout = std::chrono::milliseconds(3000);
   });
-  auto [client, orport] = open_link(p);
+  auto [client, orport] = p.open_link();
   client->write(pattern(1000, 3));
   REQUIRE(p.run_until([&] { return orport->received.size() == 1000; }, 5s));
   p.network.set_filter(
@@ -91,7 +83,7 @@ TEST_CASE("in process dtls: a silent bridge is declared dead after the dead-peer
 
 TEST_CASE("in process sctp: tor resetting its connection aborts the link on both sides and says so") {
   InProcess p("sctp");
-  auto [client, orport] = open_link(p);
+  auto [client, orport] = p.open_link();
   client->write(pattern(100000, 4));
   REQUIRE(p.run_until([&] { return orport->received.size() == 100000; }, 5s));
   client->reset();
@@ -105,7 +97,7 @@ TEST_CASE("in process sctp: tor resetting its connection aborts the link on both
 
 TEST_CASE("in process sctp: the ORPort stopping reading stops the client's writer and loses nothing") {
   InProcess p("sctp", [](Options& o) { o.link.association.max_window = 0; });  // fixed 1 MiB buffers
-  auto [client, orport] = open_link(p);
+  auto [client, orport] = p.open_link();
   orport->pause_reading();
   const auto up = pattern(64 * kMiB, 5);
   client->write(up);

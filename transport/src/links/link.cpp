@@ -64,8 +64,8 @@ void Link::push_to_peer() {
   context_.runtime.end_round_soon();
   if (to_peer_begin_ < to_peer_end_) return;
   if (tcp_eof_) {
-    // Every byte tor sent is queued: an orderly SCTP shutdown delivers them, then completes.
-    association_->shutdown();
+    // Every byte tor sent is queued: the end-of-stream marker follows them. The peer's direction goes on.
+    association_->finish_sending();
     return;
   }
   read_tcp();
@@ -86,6 +86,7 @@ void Link::pull_from_peer() {
       return;
     }
     if (received.end_of_stream) {
+      // Every byte before it was written (writes are one at a time): tor gets its FIN, and may go on sending.
       peer_eof_ = true;
       error_code ignored;
       socket_.shutdown(tcp::socket::shutdown_send, ignored);
@@ -111,12 +112,20 @@ void Link::on_closed(sctp::CloseReason reason) {
     finish(std::string("association closed: ") + std::string(sctp::to_string(reason)));
     return;
   }
-  // Orderly: what the peer sent may still wait to be read and written to tor.
+  // The association reports shutdown_complete after end_of_stream was read, so the last write may be in
+  // progress still.
   pull_from_peer();
 }
 
 void Link::maybe_finish() {
-  if (association_closed_ && !writing_) finish("closed");
+  if (!association_closed_ || writing_) return;
+  // A peer without half-close ends both directions with an SCTP SHUTDOWN: what tor still had to send is cut.
+  finish(tcp_eof_ ? "closed" : "peer ended both directions while tor was sending");
+}
+
+bool Link::orderly() const {
+  return association_closed_ && close_reason_ == sctp::CloseReason::shutdown_complete && tcp_eof_ &&
+         peer_eof_ && !writing_ && to_peer_begin_ == to_peer_end_;
 }
 
 void Link::finish(const std::string& why) {
@@ -127,7 +136,8 @@ void Link::finish(const std::string& why) {
   ++totals.closed;
   totals.bytes_to_peer += bytes_to_peer_;
   totals.bytes_from_peer += bytes_from_peer_;
-  const bool orderly = association_closed_ && close_reason_ == sctp::CloseReason::shutdown_complete;
+  const bool orderly = this->orderly();
+  finished_orderly_ = orderly;
   const auto path = path_stats();
   if (path) totals.closed_paths.add(*path);
   const auto summary = "link " + std::to_string(id_) + " " + description_ + " closed (" + why + ") after " +
@@ -159,6 +169,8 @@ std::optional<sctp::AssociationStats> Link::path_stats() const {
 void Link::close_now() {
   finished_ = true;
   error_code ignored;
+  // SO_LINGER {1, 0}: close sends a reset, which tor reads as a connection error rather than a clean end.
+  if (!finished_orderly_) socket_.set_option(asio::socket_base::linger(true, 0), ignored);
   socket_.close(ignored);
   if (association_) {
     // Not closed yet: destruction aborts it. Released here so that nothing refers to the stack later.

@@ -3,6 +3,12 @@
 // Backpressure both ways with bounded memory: at most one buffer of bytes per direction is held here; a
 // full association send buffer stops reading from TCP, and a pending TCP write stops reading from the
 // association, whose receive window then closes and slows the far end's writer.
+//
+// TCP's half-close end to end: tor's FIN ends the direction to the peer only (the association's
+// finish_sending, after every byte), the peer's end_of_stream becomes a FIN to tor after every byte, and
+// each direction keeps flowing until it ends too. The link ends in order when the association has shut
+// down after both ends. A reset or error on tor's socket aborts the association at once; an association
+// that ends any other way resets tor's connection, so that tor never takes a cut stream for a whole one.
 #pragma once
 
 #include <chrono>
@@ -54,7 +60,10 @@ class Link final : public Closable, public sctp::AssociationEvents {
   void on_closed(sctp::CloseReason reason) override;
 
   void maybe_finish();
+  // Ends the link: orderly when both directions ended and everything was delivered, otherwise an abort
+  // that says `why` and resets tor's connection.
   void finish(const std::string& why);
+  bool orderly() const;
 
   static constexpr std::size_t kBufferBytes = 64 * 1024;
 
@@ -75,9 +84,10 @@ class Link final : public Closable, public sctp::AssociationEvents {
   bool reading_ = false;
   bool writing_ = false;
   bool tcp_eof_ = false;   // tor closed its sending side
-  bool peer_eof_ = false;  // the peer shut down and every byte was read
+  bool peer_eof_ = false;  // the peer ended its direction and every byte was written to tor
   bool association_closed_ = false;
   bool finished_ = false;
+  bool finished_orderly_ = false;  // tor's socket gets a FIN at close; a reset otherwise
   sctp::CloseReason close_reason_ = sctp::CloseReason::shutdown_complete;
   Lifetime lifetime_;  // tor's socket operations
 };

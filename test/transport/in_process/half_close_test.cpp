@@ -1,0 +1,115 @@
+// TCP's half-close end to end, for both transports on simulated time: either tor side ends its direction
+// first and the other keeps sending, both directions arrive whole at every size, under loss too; a reset on
+// one side is a reset on the other, and neither side calls that orderly.
+#include <catch2/catch.hpp>
+
+#include "harness.hpp"
+
+using namespace hoplink;
+using namespace hoplink::transport;
+using namespace hoplink::transport::in_process;
+
+namespace {
+
+constexpr std::size_t kMiB = 1024 * 1024;
+
+struct HalfClose {
+  std::size_t first_bytes;   // sent by the side that half-closes first
+  std::size_t second_bytes;  // sent by the other side, half of it after the first side's FIN arrived
+  bool client_first;
+  double loss;
+};
+
+void both_directions_whole(const std::string& transport, const HalfClose& c, unsigned seed) {
+  InProcess p(transport);
+  auto [client, orport] = p.open_link();
+  if (c.loss > 0) p.network.set_impairment(dio::Impairment{.loss = c.loss, .delay = 2ms});
+  TcpPeer& first = c.client_first ? *client : *orport;
+  TcpPeer& second = c.client_first ? *orport : *client;
+  first.end_on_eof = false;
+  second.end_on_eof = false;
+  const auto first_data = pattern(c.first_bytes, seed);
+  const auto second_data = pattern(c.second_bytes, seed + 1);
+  const auto half = static_cast<std::ptrdiff_t>(c.second_bytes / 2);
+
+  first.write(first_data);
+  first.shutdown_send();
+  second.write({second_data.begin(), second_data.begin() + half});
+  REQUIRE(p.run_until([&] { return second.eof; }, 300s));
+  CHECK_FALSE(second.error);
+  CHECK(second.received.size() == first_data.size());
+  CHECK(second.received == first_data);
+  // The first side's FIN ended one direction only: the other still carries bytes, after it.
+  second.write({second_data.begin() + half, second_data.end()});
+  second.shutdown_send();
+  REQUIRE(p.run_until([&] { return first.eof; }, 300s));
+  CHECK_FALSE(first.error);
+  CHECK(first.received.size() == second_data.size());
+  CHECK(first.received == second_data);
+
+  REQUIRE(p.run_until([&] { return p.lines_containing("EVENT=closed").size() == 2; }, 30s));
+  for (const auto& line : p.lines_containing("EVENT=closed")) {
+    INFO(line);
+    CHECK(line.find("REASON=orderly") != std::string::npos);
+  }
+  CHECK(p.status_number("LINKS") == 0);
+  CHECK(p.status_number("BYTES_TO_PEER") == first_data.size() + second_data.size());
+}
+
+void half_close_runs(const std::string& transport) {
+  const auto [first_bytes, second_bytes] = GENERATE(table<std::size_t, std::size_t>({
+      {0, 0},
+      {0, 1 * kMiB},
+      {1, 300000},
+      {1000, 3 * kMiB},
+      {1 * kMiB, 1},
+      {3 * kMiB, 2 * kMiB},
+  }));
+  const bool client_first = GENERATE(true, false);
+  const double loss = GENERATE(0.0, 0.02);
+  INFO(transport << ": " << (client_first ? "client" : "ORPort") << " half-closes first after " << first_bytes
+                 << " bytes, the other side sends " << second_bytes << ", loss " << loss);
+  both_directions_whole(transport, {first_bytes, second_bytes, client_first, loss},
+                        static_cast<unsigned>(first_bytes + second_bytes) % 250);
+}
+
+// tor on one side resets its connection while both directions carry data: the link aborts, the other tor
+// sees a reset (not a clean FIN), and neither link says orderly.
+void reset_reaches_the_other_side(const std::string& transport) {
+  const bool client_resets = GENERATE(true, false);
+  INFO(transport << ": " << (client_resets ? "client" : "ORPort") << " resets");
+  InProcess p(transport);
+  auto [client, orport] = p.open_link();
+  TcpPeer& resetting = client_resets ? *client : *orport;
+  TcpPeer& other = client_resets ? *orport : *client;
+  client->write(pattern(8 * kMiB, 4));
+  orport->write(pattern(8 * kMiB, 5));
+  REQUIRE(p.run_until([&] { return client->received.size() > kMiB && orport->received.size() > kMiB; }, 60s));
+  resetting.reset();
+  REQUIRE(p.run_until([&] { return other.eof; }, 10s));
+  INFO("the other side: " << other.error.message());
+  CHECK(other.error == asio::error::connection_reset);
+  CHECK(other.received.size() < 8 * kMiB);
+  REQUIRE(p.run_until([&] { return p.lines_containing("EVENT=closed").size() == 2; }, 10s));
+  CHECK(p.lines_containing("REASON=orderly").empty());
+  CHECK(p.lines_containing("REASON=\"tor connection error").size() == 1);
+  CHECK(p.lines_containing("REASON=\"association closed: peer_aborted").size() == 1);
+}
+
+}  // namespace
+
+TEST_CASE("in process sctp: either side half-closes first and both directions arrive whole") {
+  half_close_runs("sctp");
+}
+
+TEST_CASE("in process dtls: either side half-closes first and both directions arrive whole") {
+  half_close_runs("dtls");
+}
+
+TEST_CASE("in process sctp: a reset from tor on one side is a reset on the other") {
+  reset_reaches_the_other_side("sctp");
+}
+
+TEST_CASE("in process dtls: a reset from tor on one side is a reset on the other") {
+  reset_reaches_the_other_side("dtls");
+}
