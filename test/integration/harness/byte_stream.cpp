@@ -55,7 +55,7 @@ std::string PumpResult::summary() const {
 }
 
 PumpResult duplex_pump(int fd, StreamSpec send, StreamSpec expect, Deadline deadline,
-                       const std::atomic<bool>* cancel) {
+                       const std::atomic<bool>* cancel, bool half_close) {
   constexpr std::size_t kChunk = 64 * 1024;
   PumpResult r;
   auto start = Clock::now();
@@ -67,8 +67,13 @@ PumpResult duplex_pump(int fd, StreamSpec send, StreamSpec expect, Deadline dead
     r.seconds = std::chrono::duration<double>(Clock::now() - start).count();
     return r;
   };
+  bool shut_down = false;
   while (r.sent < send.length || r.received < expect.length) {
     if (cancel && cancel->load()) return finish("cancelled");
+    if (half_close && !shut_down && r.sent == send.length) {
+      shut_down = true;
+      if (::shutdown(fd, SHUT_WR) != 0) return finish(std::string("shutdown: ") + std::strerror(errno));
+    }
     if (out_pos == out_len && r.sent < send.length) {
       out_len = static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, send.length - r.sent));
       fill_stream(send.seed, r.sent, std::span(out.data(), out_len));
@@ -112,6 +117,8 @@ PumpResult duplex_pump(int fd, StreamSpec send, StreamSpec expect, Deadline dead
       }
     }
   }
+  if (half_close && !shut_down && ::shutdown(fd, SHUT_WR) != 0)
+    return finish(std::string("shutdown: ") + std::strerror(errno));
   return finish("");
 }
 

@@ -33,9 +33,10 @@ struct PumpResult {
 };
 
 // Sends `send` and receives exactly `expect.length` bytes that must equal stream `expect`, interleaved on
-// one non-blocking socket. Stops early on a mismatch, the peer closing, the deadline, or `cancel`.
+// one non-blocking socket. Stops early on a mismatch, the peer closing, the deadline, or `cancel`. With
+// `half_close`, shuts down the sending side (a FIN) as soon as `send` is all written, and goes on receiving.
 PumpResult duplex_pump(int fd, StreamSpec send, StreamSpec expect, Deadline deadline,
-                       const std::atomic<bool>* cancel = nullptr);
+                       const std::atomic<bool>* cancel = nullptr, bool half_close = false);
 
 // The 32 bytes a pump link starts with (client to bridge): magic, seed, up length, down length, all
 // big-endian. The bridge side answers with stream `down_seed(seed)` of `down` bytes.
