@@ -13,6 +13,17 @@ namespace {
 
 constexpr std::size_t kMiB = 1024 * 1024;
 
+// Both links (the client's and the bridge's) said REASON=orderly, having carried `bytes` between them.
+void both_links_closed_in_order(InProcess& p, std::size_t bytes) {
+  REQUIRE(p.run_until([&] { return p.lines_containing("EVENT=closed").size() == 2; }, 30s));
+  for (const auto& line : p.lines_containing("EVENT=closed")) {
+    INFO(line);
+    CHECK(line.find("REASON=orderly") != std::string::npos);
+  }
+  CHECK(p.status_number("LINKS") == 0);
+  CHECK(p.status_number("BYTES_TO_PEER") == bytes);
+}
+
 struct HalfClose {
   std::size_t first_bytes;   // sent by the side that half-closes first
   std::size_t second_bytes;  // sent by the other side, half of it after the first side's FIN arrived
@@ -47,13 +58,7 @@ void both_directions_whole(const std::string& transport, const HalfClose& c, uns
   CHECK(first.received.size() == second_data.size());
   CHECK(first.received == second_data);
 
-  REQUIRE(p.run_until([&] { return p.lines_containing("EVENT=closed").size() == 2; }, 30s));
-  for (const auto& line : p.lines_containing("EVENT=closed")) {
-    INFO(line);
-    CHECK(line.find("REASON=orderly") != std::string::npos);
-  }
-  CHECK(p.status_number("LINKS") == 0);
-  CHECK(p.status_number("BYTES_TO_PEER") == first_data.size() + second_data.size());
+  both_links_closed_in_order(p, first_data.size() + second_data.size());
 }
 
 void half_close_runs(const std::string& transport) {
@@ -71,6 +76,29 @@ void half_close_runs(const std::string& transport) {
                  << " bytes, the other side sends " << second_bytes << ", loss " << loss);
   both_directions_whole(transport, {first_bytes, second_bytes, client_first, loss},
                         static_cast<unsigned>(first_bytes + second_bytes) % 250);
+}
+
+// tor ends its direction before the bridge side has reached the ORPort: the end-of-stream marker waits in
+// the association until the bridge's link starts and reads it, and the ORPort still answers in full.
+void half_close_before_the_orport(const std::string& transport) {
+  InProcess p(transport);
+  p.orport_end_on_eof = false;
+  auto& client = p.connect();
+  client.end_on_eof = false;
+  const auto up = pattern(5000, 7);
+  client.write(up);
+  client.shutdown_send();
+  REQUIRE(p.run_until([&] { return !p.orport_connections().empty(); }, 5s));
+  TcpPeer& orport = *p.orport_connections().back();
+  REQUIRE(p.run_until([&] { return orport.eof; }, 10s));
+  CHECK(orport.received == up);
+  const auto down = pattern(200000, 8);
+  orport.write(down);
+  orport.shutdown_send();
+  REQUIRE(p.run_until([&] { return client.eof; }, 10s));
+  CHECK_FALSE(client.error);
+  CHECK(client.received == down);
+  both_links_closed_in_order(p, up.size() + down.size());
 }
 
 // tor on one side resets its connection while both directions carry data: the link aborts, the other tor
@@ -104,6 +132,14 @@ TEST_CASE("in process sctp: either side half-closes first and both directions ar
 
 TEST_CASE("in process dtls: either side half-closes first and both directions arrive whole") {
   half_close_runs("dtls");
+}
+
+TEST_CASE("in process sctp: tor half-closes before the bridge reached the ORPort") {
+  half_close_before_the_orport("sctp");
+}
+
+TEST_CASE("in process dtls: tor half-closes before the bridge reached the ORPort") {
+  half_close_before_the_orport("dtls");
 }
 
 TEST_CASE("in process sctp: a reset from tor on one side is a reset on the other") {

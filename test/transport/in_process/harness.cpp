@@ -129,6 +129,7 @@ void InProcess::accept_orport() {
   orport_.async_accept(lifetime_.guard([this](const error_code& ec, tcp::socket socket) {
     if (ec) return;
     orport_peers_.push_back(std::make_unique<TcpPeer>(std::move(socket)));
+    orport_peers_.back()->end_on_eof = orport_end_on_eof;
     accept_orport();
   }));
 }

@@ -88,6 +88,8 @@ class InProcess {
   Options options;
   PeerAddress bridge;  // where the client side sends: the memory network's host address and the served port
   PeerAddress client_listener;
+  // TcpPeer::end_on_eof of the ORPort connections accepted from now on.
+  bool orport_end_on_eof = true;
 
  private:
   void accept_orport();
