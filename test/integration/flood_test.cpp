@@ -120,6 +120,11 @@ TEST_CASE(
   CHECK(bytes_answered <= bytes_sent);
   CHECK(link_ok);
   CHECK(link_seconds <= 2.0);
+#if defined(__SANITIZE_ADDRESS__)
+  // ASan's quarantine keeps freed memory resident (115 MiB after this flood): RSS says nothing about state.
+  WARN("ASan build: the RSS bound is not checked");
+#else
   CHECK(rss_after <= rss_before + 8 * 1024);  // no per-source state: a few MiB of allocator noise at most
+#endif
   CHECK(pair.server_process().running());
 }
