@@ -42,6 +42,10 @@ TEST_CASE("the bridge line file is comments then one line per transport, mode 06
   REQUIRE(::stat(written.value().c_str(), &info) == 0);
   CHECK((info.st_mode & 0777) == 0600);
   CHECK_FALSE(std::filesystem::exists(written.value() + ".tmp"));
+  // tor's TOR_PT_STATE_LOCATION ends in '/': the path hoplink logs has no double slash.
+  auto again = write_bridge_line_file(std::string(dir) + "/", {});
+  REQUIRE(again.ok());
+  CHECK(again.value() == written.value());
   std::filesystem::remove_all(dir);
   CHECK_FALSE(write_bridge_line_file("/nonexistent/dir", {}).ok());
 }

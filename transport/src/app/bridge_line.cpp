@@ -40,7 +40,8 @@ std::string bridge_line_file(const std::vector<ServedTransport>& served) {
 
 Result<std::string, std::string> write_bridge_line_file(const std::string& directory,
                                                         const std::vector<ServedTransport>& served) {
-  const std::string path = directory + "/" + kBridgeLineFile;
+  // tor's TOR_PT_STATE_LOCATION ends in '/': no second one in the path that LOG and errors show.
+  const std::string path = directory + (directory.ends_with('/') ? "" : "/") + kBridgeLineFile;
   const std::string temporary = path + ".tmp";
   const auto text = bridge_line_file(served);
   const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
