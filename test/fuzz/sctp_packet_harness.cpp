@@ -5,6 +5,7 @@
 #include <optional>
 #include <vector>
 
+#include "accepted_association.hpp"
 #include "fuzz_check.hpp"
 #include "fuzz_harness.hpp"
 #include "sctp/stack.hpp"
@@ -20,28 +21,12 @@ constexpr std::size_t kCommonHeader = kSctpCommonHeader;
 constexpr std::size_t kMaxAccepted = 8;  // older accepted associations are dropped (aborted)
 constexpr std::uint32_t kOurTag = 0x11223344;
 
-// Server side of one accepted association: reads whatever arrives, notes the close.
-struct Accepted final : sctp::AssociationEvents {
-  std::unique_ptr<sctp::Association> association;
-  bool closed = false;
-
-  void on_connected() override {}
-  void on_readable() override {
-    std::array<std::byte, 4096> buffer;
-    for (int i = 0; i < 64 && association; ++i) {
-      if (association->receive(buffer).bytes == 0) break;
-    }
-  }
-  void on_writable() override {}
-  void on_closed(sctp::CloseReason) override { closed = true; }
-};
-
 struct Peer {
   sctp::PeerToken token;
   bool crc32c = false;
   // The association the harness opened from this peer (nullptr when none is alive), its source port and the
   // verification tag the Stack expects on its packets.
-  const Accepted* established = nullptr;
+  const AcceptedAssociation* established = nullptr;
   std::uint16_t port = 0;
   std::uint32_t stack_tag = 0;
   // What the last INIT-ACK sent to this peer carried.
@@ -72,7 +57,7 @@ class SctpTarget {
 
   Clock::time_point now_ = Clock::time_point{} + std::chrono::hours(1);
   std::array<Peer, 2> peers_;
-  std::vector<std::unique_ptr<Accepted>> accepted_;
+  AcceptedList accepted_;
   std::uint16_t next_port_ = 1024;
   std::unique_ptr<sctp::Stack> stack_;
 };
@@ -89,10 +74,8 @@ SctpTarget::SctpTarget() {
   peers_[1].token = stack_->register_peer(false);
   auto listening =
       stack_->listen(sctp::AssociationConfig{}, [this](std::unique_ptr<sctp::Association> association) {
-        auto accepted = std::make_unique<Accepted>();
-        accepted->association = std::move(association);
-        accepted->association->set_events(*accepted);
-        accepted_.push_back(std::move(accepted));
+        // Reads only: this target is about the packets in, not about what the stack sends.
+        accepted_.push_back(std::make_unique<AcceptedAssociation>(std::move(association), 0));
       });
   FUZZ_CHECK(listening.ok());
   stack_->handle_timers(now_);
@@ -129,22 +112,17 @@ void SctpTarget::handshake(Peer& peer) {
   const std::size_t before = accepted_.size();
   const std::uint32_t stack_tag = peer.init_ack_tag;
   deliver(peer, echo);
-  if (accepted_.size() > before && accepted_.back()->association->peer() == peer.token) {
+  if (accepted_.size() > before && accepted_.back()->association().peer() == peer.token) {
     peer.established = accepted_.back().get();
     peer.stack_tag = stack_tag;
   }
 }
 
 void SctpTarget::prune() {
-  std::size_t excess = accepted_.size() > kMaxAccepted ? accepted_.size() - kMaxAccepted : 0;
-  std::erase_if(accepted_, [&](const std::unique_ptr<Accepted>& a) {
-    const bool drop = a->closed || excess > 0;
-    if (!drop) return false;
-    if (!a->closed) --excess;
+  prune_accepted(accepted_, kMaxAccepted, [this](const AcceptedAssociation& dropped) {
     for (Peer& peer : peers_) {
-      if (peer.established == a.get()) peer.established = nullptr;
+      if (peer.established == &dropped) peer.established = nullptr;
     }
-    return true;
   });
 }
 
@@ -155,7 +133,7 @@ void SctpTarget::run(std::uint8_t flags, std::span<const std::byte> input) {
   Bytes packet(input.begin(), input.end());
 
   if (on_association && packet.size() >= kCommonHeader) {
-    if (peer.established == nullptr || peer.established->closed) handshake(peer);
+    if (peer.established == nullptr || peer.established->closed()) handshake(peer);
     store16(packet, 0, peer.port);
     store16(packet, 2, kListenerPort);
     store32(packet, 4, peer.stack_tag);

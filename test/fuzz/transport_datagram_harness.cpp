@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "accepted_association.hpp"
 #include "dpdk_io/memory_network.hpp"
 #include "dtls/session.hpp"
 #include "dtls_bytes.hpp"
@@ -44,25 +45,6 @@ constexpr std::uint8_t kSourceMask = 0x03;
 constexpr std::uint8_t kFixChecksum = 0x20;    // sctp: a valid CRC32c; dtls: the cookie spliced in
 constexpr std::uint8_t kOnAssociation = 0x40;  // ports and tag of the source's last INIT-ACK
 constexpr std::uint8_t kCookieEcho = 0x80;     // and a COOKIE-ECHO with its cookie first
-
-// The bridge's side of an accepted association: reads everything and echoes a little of it, so that the
-// sending path (DATA, SACK, pacing, buffer tuning) runs too. Callbacks come from the stack's dispatch.
-struct Accepted final : sctp::AssociationEvents {
-  std::unique_ptr<sctp::Association> association;
-  bool closed = false;
-
-  void on_connected() override {}
-  void on_readable() override {
-    std::array<std::byte, 4096> buffer;
-    for (int i = 0; i < 64 && !closed; ++i) {
-      const auto read = association->receive(buffer);
-      if (read.bytes == 0) break;
-      association->send(std::span(buffer).first(std::min(read.bytes, kEchoBytes)));
-    }
-  }
-  void on_writable() override {}
-  void on_closed(sctp::CloseReason) override { closed = true; }
-};
 
 // One remote address the fuzzer sends from, and what it learnt from the bridge's answers.
 struct Source {
@@ -115,7 +97,7 @@ class World {
   std::optional<transport::SctpHost> host_;
   std::map<std::string, Served, std::less<>> served_;
   std::array<Source, 4> sources_;
-  std::vector<std::unique_ptr<Accepted>> accepted_;
+  AcceptedList accepted_;
 };
 
 World::World()
@@ -154,14 +136,11 @@ Served& World::served(std::string_view name) {
   entry.transport =
       info->make(transport::TransportContext{runtime_, *host_, *factory_, log_, transport_options_, {}});
   const auto port = static_cast<std::uint16_t>(4443 + served_.size());
-  auto bound =
-      entry.transport->serve(PeerAddress::v4({0, 0, 0, 0}, port), sctp::AssociationConfig{},
-                             [this](std::unique_ptr<sctp::Association> association, const PeerAddress&) {
-                               auto accepted = std::make_unique<Accepted>();
-                               accepted->association = std::move(association);
-                               accepted->association->set_events(*accepted);
-                               accepted_.push_back(std::move(accepted));
-                             });
+  auto bound = entry.transport->serve(
+      PeerAddress::v4({0, 0, 0, 0}, port), sctp::AssociationConfig{},
+      [this](std::unique_ptr<sctp::Association> association, const PeerAddress&) {
+        accepted_.push_back(std::make_unique<AcceptedAssociation>(std::move(association), kEchoBytes));
+      });
   FUZZ_CHECK(bound.ok());
   // The network delivers to the endpoint bound to 0.0.0.0:port whatever is sent to any address at that port.
   entry.address = PeerAddress::v4({192, 0, 2, 1}, port);
@@ -212,13 +191,7 @@ void World::settle() {
 }
 
 void World::prune() {
-  std::size_t excess = accepted_.size() > kMaxAccepted ? accepted_.size() - kMaxAccepted : 0;
-  std::erase_if(accepted_, [&](const std::unique_ptr<Accepted>& a) {
-    if (a->closed) return true;
-    if (excess == 0) return false;
-    --excess;
-    return true;
-  });
+  prune_accepted(accepted_, kMaxAccepted);
 }
 
 // The fix-ups that carry a fuzzed SCTP packet onto the association the source is opening or has opened.
