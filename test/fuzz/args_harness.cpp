@@ -1,26 +1,22 @@
 #include <set>
+#include <string>
 #include <string_view>
+#include <utility>
 
 #include "fuzz_check.hpp"
 #include "fuzz_harness.hpp"
+#include "nul_separated_args.hpp"
 #include "pt/args.hpp"
 
 namespace hoplink::fuzz {
 namespace {
 
-// NUL-separated key, value, key, value...: any Args with unique, non-empty keys must survive both
-// dialects unchanged.
+// Any Args with unique, non-empty keys must survive both dialects unchanged.
 pt::Args args_from(std::string_view text) {
   pt::Args args;
   std::set<std::string> keys;
-  while (!text.empty()) {
-    const auto key_end = text.find('\0');
-    const auto key = text.substr(0, key_end);
-    text = key_end == std::string_view::npos ? std::string_view{} : text.substr(key_end + 1);
-    const auto value_end = text.find('\0');
-    const auto value = text.substr(0, value_end);
-    text = value_end == std::string_view::npos ? std::string_view{} : text.substr(value_end + 1);
-    if (!key.empty() && keys.insert(std::string(key)).second) args.emplace_back(key, value);
+  for (auto& [key, value] : nul_separated_args(text)) {
+    if (!key.empty() && keys.insert(key).second) args.emplace_back(std::move(key), std::move(value));
   }
   return args;
 }

@@ -9,6 +9,7 @@
 #include "app/options.hpp"
 #include "fuzz_check.hpp"
 #include "fuzz_harness.hpp"
+#include "nul_separated_args.hpp"
 #include "pt/args.hpp"
 
 namespace hoplink::fuzz {
@@ -121,17 +122,7 @@ int fuzz_transport_options(const std::uint8_t* data, std::size_t size) {
     }
     return 0;
   }
-  pt::Args args;
-  for (std::string_view rest = text; !rest.empty();) {
-    const auto key_end = rest.find('\0');
-    const auto key = rest.substr(0, key_end);
-    rest = key_end == std::string_view::npos ? std::string_view{} : rest.substr(key_end + 1);
-    const auto value_end = rest.find('\0');
-    const auto value = rest.substr(0, value_end);
-    rest = value_end == std::string_view::npos ? std::string_view{} : rest.substr(value_end + 1);
-    args.emplace_back(key, value);
-  }
-  apply_checked(args, datagrams);
+  apply_checked(nul_separated_args(text), datagrams);
   return 0;
 }
 
