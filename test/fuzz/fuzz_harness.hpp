@@ -41,8 +41,9 @@ int fuzz_bridge_line(const std::uint8_t* data, std::size_t size);
 // addresses; bits 2-4: simulated time after it, 0 to 40 s; bit 5: sctp a valid CRC32c, dtls the cookie of
 // the last HelloVerifyRequest spliced into a ClientHello; bit 6: the ports and tag of the source's last
 // INIT-ACK; bit 7: a COOKIE-ECHO with its cookie first), a 16-bit big-endian length and the bytes. For
-// dtls the fourth source is a real client session and its datagrams are SCTP packets inside it. After
-// each input the transport must keep no state. The process may hold no other sctp::Stack (sctp_packet).
+// dtls the fourth source is a real client session, open before the input starts and kept across inputs, and
+// its datagrams are SCTP packets inside it. After each input the transport must keep no state but that
+// session. The process may hold no other sctp::Stack (sctp_packet).
 int fuzz_sctp_transport(const std::uint8_t* data, std::size_t size);
 int fuzz_dtls_transport(const std::uint8_t* data, std::size_t size);
 #endif
