@@ -156,7 +156,7 @@ int Association::Impl::refresh() {
   }
   // Every packet from the peer marks a writable socket, so a marker refused for lack of room is retried as
   // the peer's SACKs free some.
-  if (marker_pending) {
+  if (sending == Sending::marker_pending) {
     send_marker();
     if (so == nullptr) return 0;
     events = usrsctp_get_events(so);
@@ -236,7 +236,7 @@ void Association::Impl::destroy() {
 }
 
 std::size_t Association::Impl::send(std::span<const std::byte> bytes) {
-  if (bytes.empty() || so == nullptr || state != AssociationState::open || sending_finished) return 0;
+  if (bytes.empty() || so == nullptr || state != AssociationState::open || sending != Sending::open) return 0;
   if (send_blocked) {
     writable_wanted = true;
     return 0;
@@ -319,14 +319,13 @@ ReceiveResult Association::Impl::receive(std::span<std::byte> out) {
 }
 
 void Association::Impl::finish_sending() {
-  if (sending_finished || so == nullptr || close_reason) return;
-  sending_finished = true;
+  if (sending != Sending::open || so == nullptr || close_reason) return;
+  sending = Sending::marker_pending;
   writable_wanted = false;
   send_marker();
 }
 
 void Association::Impl::send_marker() {
-  marker_pending = true;
   // send_blocked: send() found no room and no SACK came since; usrsctp would refuse the marker too.
   if (so == nullptr || close_reason || state != AssociationState::open || send_blocked) return;
   struct sctp_sndinfo info {};
@@ -336,14 +335,15 @@ void Association::Impl::send_marker() {
   const ssize_t r =
       usrsctp_sendv(so, &payload, sizeof payload, nullptr, 0, &info, sizeof info, SCTP_SENDV_SNDINFO, 0);
   if (r != static_cast<ssize_t>(sizeof payload)) return;  // no room yet: refresh() tries again
-  marker_pending = false;
-  marker_sent = true;
+  sending = Sending::marker_sent;
   note_traffic();
   shut_down_when_both_ended();
 }
 
 void Association::Impl::shut_down_when_both_ended() {
-  if (!marker_sent || !peer_marker_seen || shutdown_started || so == nullptr || close_reason) return;
+  if (sending != Sending::marker_sent || !peer_marker_seen || shutdown_started || so == nullptr ||
+      close_reason)
+    return;
   shutdown_started = true;
   // Both sides may get here at once; SCTP resolves crossing SHUTDOWNs (RFC 9260 9.2) and both see
   // SHUTDOWN_COMP. Nothing is lost: the peer's marker was read, so all its data is with us.
@@ -361,7 +361,7 @@ void Association::Impl::shutdown() {
     if (state == AssociationState::open) state = AssociationState::shutting_down;
   }
   writable_wanted = false;
-  marker_pending = false;  // the SHUTDOWN ends this direction instead
+  if (sending == Sending::marker_pending) sending = Sending::marker_dropped;  // the SHUTDOWN ends it instead
   if (stack != nullptr) stack->mark(slot);
 }
 

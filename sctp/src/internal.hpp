@@ -42,10 +42,15 @@ struct Association::Impl {
   std::optional<CloseReason> close_reason;
   bool close_reported = false;
 
-  // Half-close (Association::finish_sending).
-  bool sending_finished = false;  // send() accepts nothing more
-  bool marker_pending = false;    // our end-of-stream marker waits for room, or for the association to open
-  bool marker_sent = false;       // usrsctp accepted our marker
+  // Half-close (Association::finish_sending): how far our direction has ended. send() takes bytes only while
+  // `open`.
+  enum class Sending {
+    open,
+    marker_pending,  // finish_sending(): our end-of-stream marker waits for room or an open association
+    marker_sent,     // usrsctp accepted our marker
+    marker_dropped,  // shutdown() came while the marker was pending: the SHUTDOWN ends this direction instead
+  };
+  Sending sending = Sending::open;
   bool peer_marker_seen = false;  // the peer's marker was read: nothing may follow it
   bool shutdown_started = false;  // usrsctp_shutdown called (by shutdown() or when both directions ended)
 
@@ -102,7 +107,7 @@ struct Association::Impl {
   ReadOutcome read_once(std::span<std::byte> into, std::size_t& bytes);
   void handle_notification(std::span<const std::byte> n);
   void probe();
-  // Sends the end-of-stream marker if the association is open and has room; keeps marker_pending otherwise.
+  // Sends the end-of-stream marker if the association is open and has room; stays marker_pending otherwise.
   void send_marker();
   // Starts the SCTP SHUTDOWN once our marker is sent and the peer's read: both directions have ended.
   void shut_down_when_both_ended();
