@@ -65,7 +65,6 @@ class App {
 
   // The fields of the periodic STATUS line of `transport` (opened by add_client or add_server).
   StatusFields status_fields(const std::string& transport);
-  std::size_t link_count() const { return registry_.size(); }
 
  private:
   DatagramTransport& transport(const std::string& name);
