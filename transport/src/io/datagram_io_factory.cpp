@@ -20,7 +20,7 @@ std::string mac_text(const std::array<std::uint8_t, 6>& mac) {
 }  // namespace
 
 DatagramIoFactory::DatagramIoFactory(Runtime& runtime, const DatagramOptions& options, Logger& log)
-    : runtime_(runtime), options_(options), log_(log), memory_delivery_(runtime) {}
+    : options_(options), log_(log), memory_delivery_(runtime) {}
 
 DatagramIoFactory::~DatagramIoFactory() {
   if (memory_hooked_) options_.memory->set_schedule_hook({});

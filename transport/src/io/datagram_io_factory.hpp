@@ -45,7 +45,6 @@ class DatagramIoFactory {
   Result<std::unique_ptr<dio::DatagramIo>, std::string> open_dpdk(const PeerAddress& bind);
   Result<std::unique_ptr<dio::DatagramIo>, std::string> open_memory(const PeerAddress& bind);
 
-  Runtime& runtime_;
   const DatagramOptions& options_;
   Logger& log_;
   std::unique_ptr<dio::DpdkInterface> dpdk_;
