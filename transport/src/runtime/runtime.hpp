@@ -119,6 +119,8 @@ class Runtime {
   std::optional<TimePoint> next_deadline() const;
   // The earliest deadline may have changed: the system runtime re-arms its asio timer.
   virtual void deadlines_changed() {}
+  // Guards the handlers this runtime hands to asio, a derived runtime's too: they may run after it is gone.
+  const Lifetime& lifetime() const { return lifetime_; }
 
  private:
   friend class Timer;

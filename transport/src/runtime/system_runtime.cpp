@@ -17,7 +17,7 @@ void SystemRuntime::deadlines_changed() {
     return;
   }
   wake_.expires_at(*next);
-  wake_.async_wait(lifetime_.guard([this](const error_code& ec) {
+  wake_.async_wait(lifetime().guard([this](const error_code& ec) {
     if (ec == asio::error::operation_aborted) return;
     armed_at_.reset();
     fire_due_timers(now());

@@ -20,7 +20,6 @@ class SystemRuntime final : public Runtime {
 
   asio::steady_timer wake_;
   std::optional<TimePoint> armed_at_;
-  Lifetime lifetime_;
 };
 
 }  // namespace hoplink::transport
