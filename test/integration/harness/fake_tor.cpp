@@ -272,8 +272,8 @@ void FakeTor::data_phase(int id, int fd, DataMode mode) {
     std::unique_lock lock(mutex_);
     if (!changed_.wait_until(lock, deadline, [this] { return released_ || stop_; }) || stop_) return;
   }
-  auto result =
-      duplex_pump(fd, {down_seed(header->seed), header->down}, {header->seed, header->up}, deadline, &stop_);
+  auto result = duplex_pump(fd, {down_seed(header->seed), header->down}, {header->seed, header->up}, deadline,
+                            &stop_, mode == DataMode::pump_half_close);
   update(id, [&](OrConnRecord& r) { r.pump = result; });
   if (!result.ok || mode == DataMode::pump_then_close) return;
   auto rest = recv_until_closed(fd, deadline_in(kCloseTimeout));

@@ -36,6 +36,8 @@ enum class DataMode {
   pump_then_close,     // pump protocol, then close at once (tests that queued bytes still arrive)
   echo,                // echo everything until EOF
   pump_after_release,  // read the pump header, then read nothing until release() (a stalled tor)
+  pump_half_close,     // pump protocol, shutting down the sending side (a FIN) once it is all written,
+                       // then wait for the PT to close (tor's direction ends first)
 };
 
 struct FakeTorConfig {
