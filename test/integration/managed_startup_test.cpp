@@ -3,10 +3,12 @@
 #include <sys/stat.h>
 
 #include <catch2/catch.hpp>
+#include <csignal>
 #include <fstream>
 #include <iterator>
 #include <regex>
 #include <sstream>
+#include <thread>
 
 #include "bridge_pair.hpp"
 #include "proc_net.hpp"
@@ -168,5 +170,30 @@ TEST_CASE("LOG lines at debug level are well formed and appear for a link", "[ma
     INFO(p->name());
     CHECK(p->wait_for_line(starts_with("LOG "), timeouts::kLogLine).has_value());
     CHECK(stdout_protocol_problems(*p) == "");
+  }
+}
+
+TEST_CASE("a managed client asked for one transport prints STATUS lines for that one only",
+          "[managed][status]") {
+  for (const std::string asked : {"sctp", "dtls"}) {
+    INFO("TOR_PT_CLIENT_TRANSPORTS=" << asked);
+    TempDir dir;
+    auto client = start_managed_client(dir, {.transports = asked, .extra_env = {}, .args = {}});
+    // SIGTERM ends hoplink with the STATUS line of totals of every transport it runs.
+    client.process->send_signal(SIGTERM);
+    REQUIRE(client.process->wait_exit(timeouts::kPromptExit).has_value());
+    // Every line it wrote, read: the reader thread may still be at it when the process is gone.
+    const auto until = deadline_in(timeouts::kExit);
+    while (!client.process->stdout_closed() && Clock::now() < until) std::this_thread::sleep_for(10ms);
+    INFO(client.process->describe());
+    std::size_t asked_lines = 0;
+    for (const auto& line : client.process->lines()) {
+      const auto kv = parse_status(line);
+      if (!kv || !kv->contains("TRANSPORT")) continue;
+      INFO(line);
+      CHECK(kv->at("TRANSPORT") == asked);
+      if (kv->at("TRANSPORT") == asked && kv->contains("LINKS")) ++asked_lines;
+    }
+    CHECK(asked_lines == 1);
   }
 }

@@ -38,6 +38,7 @@ DatagramTransport& App::transport(const std::string& name) {
     // Callers checked the name against the registry.
     slot = find_transport(name)->make(
         TransportContext{runtime_, host_, datagrams_, log_, options_.transports, state_directory_});
+    slot->set_outbound_bind(outbound_v4_, outbound_v6_);
   }
   return *slot;
 }
@@ -68,7 +69,11 @@ Result<PeerAddress, std::string> App::add_client(const std::string& name, const 
 }
 
 void App::set_outbound_bind(std::optional<PeerAddress> v4, std::optional<PeerAddress> v6) {
-  for (const auto& info : transports()) transport(std::string(info.name)).set_outbound_bind(v4, v6);
+  // Kept for the transports made later: making every registered one here would run (and report in STATUS)
+  // transports tor never asked for.
+  outbound_v4_ = v4;
+  outbound_v6_ = v6;
+  for (auto& [name, made] : transports_) made->set_outbound_bind(v4, v6);
 }
 
 Result<void, std::string> App::use_proxy(const std::vector<std::string>& names, const pt::ProxyUri& proxy,

@@ -44,6 +44,7 @@ class App {
   // `remote_args` (what a bridge line would: fp= for dtls). Returns its address.
   Result<PeerAddress, std::string> add_client(const std::string& transport, const PeerAddress& listen,
                                               std::optional<PeerAddress> remote, pt::Args remote_args = {});
+  // TOR_PT_OUTBOUND_BIND_ADDRESS_V4/_V6: client sockets bind there; applies to every transport, made or not.
   void set_outbound_bind(std::optional<PeerAddress> v4, std::optional<PeerAddress> v6);
   // TOR_PT_PROXY=socks5://: the links of `transports` go through the proxy's UDP relay, one association per
   // client socket. Checks now that the proxy grants one (runs the loop for at most `timeout`); the error is
@@ -83,6 +84,8 @@ class App {
   SctpHost host_;
   LinkRegistry registry_;
   std::string state_directory_;
+  std::optional<PeerAddress> outbound_v4_;
+  std::optional<PeerAddress> outbound_v6_;
   std::map<std::string, std::unique_ptr<ClientProxy>> proxies_;  // outlive the transports' sockets
   std::map<std::string, std::unique_ptr<DatagramTransport>> transports_;
   std::list<tcp::acceptor> acceptors_;
