@@ -18,6 +18,8 @@ std::string_view to_string(CloseReason reason) {
       return "local_abort";
     case CloseReason::protocol_violation:
       return "protocol_violation";
+    case CloseReason::lower_layer_closed:
+      return "lower_layer_closed";
   }
   return "unknown";
 }

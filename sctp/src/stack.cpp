@@ -326,6 +326,21 @@ void Stack::unregister_peer(PeerToken peer) {
   }
 }
 
+std::size_t Stack::abort_associations(PeerToken peer) {
+  const auto it = impl_->peers.find(peer.value);
+  if (it == impl_->peers.end() || it->second.associations == 0) return 0;
+  std::size_t aborted = 0;
+  // finish() only marks the slot and updates the peer's count; the slots themselves stay until dispatch.
+  for (auto& slot : impl_->slots) {
+    if (!slot.in_use || slot.association == nullptr || slot.association->peer != peer ||
+        slot.association->close_reason)
+      continue;
+    slot.association->finish(CloseReason::lower_layer_closed, true);
+    ++aborted;
+  }
+  return aborted;
+}
+
 std::size_t Stack::association_count(PeerToken peer) const {
   const auto it = impl_->peers.find(peer.value);
   return it == impl_->peers.end() ? 0 : it->second.associations;

@@ -54,6 +54,33 @@ TEST_CASE("abort reaches the peer as peer_aborted", "[sctp][close]") {
   CHECK(p.client->association->send(std::vector<std::byte>(10)) == 0);
 }
 
+TEST_CASE("aborting a peer's associations closes each of them at once and only them", "[sctp][close]") {
+  auto& h = Harness::instance();
+  Pair first = open_pair(h);
+  // A second association to the same peer (open_pair would reset the harness, dropping the first).
+  Pair second{h.connect(), nullptr};
+  REQUIRE(h.run_until([&] { return second.client->connected && h.accepted.size() == 2; }, 5s));
+  second.server = h.accepted[1].get();
+  first.client->to_send = second.client->to_send = 1 * kMiB;
+  first.client->push();
+  second.client->push();
+  h.pump();
+  REQUIRE(h.stack().association_count(h.server_peer()) == 2);
+  // The server side's lower layer to this peer ended: what the peer sends from now on never arrives.
+  h.impair = [](bool to_server, Packet&) { return to_server ? Verdict::drop : Verdict::deliver; };
+  CHECK(h.stack().abort_associations(h.server_peer()) == 2);
+  CHECK(h.stack().abort_associations(h.server_peer()) == 0);  // already closed: nothing to abort twice
+  CHECK(h.stack().association_count(h.server_peer()) == 0);
+  REQUIRE(h.run_until([&] { return first.server->closed && second.server->closed; }, 100ms));
+  CHECK(*first.server->closed == CloseReason::lower_layer_closed);
+  CHECK(*second.server->closed == CloseReason::lower_layer_closed);
+  // The ABORTs went out: the client side, whose own peer was not aborted, hears them.
+  REQUIRE(h.run_until([&] { return first.client->closed && second.client->closed; }, 2s));
+  CHECK(*first.client->closed == CloseReason::peer_aborted);
+  CHECK(*second.client->closed == CloseReason::peer_aborted);
+  CHECK(to_string(CloseReason::lower_layer_closed) == "lower_layer_closed");
+}
+
 TEST_CASE("a dead peer is declared unreachable after dead_peer_timeout, not much earlier", "[sctp][close]") {
   auto& h = Harness::instance();
   AssociationConfig config;

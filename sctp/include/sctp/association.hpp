@@ -50,6 +50,7 @@ enum class CloseReason : std::uint8_t {
   connect_failed,      // INIT never answered, or refused
   local_abort,         // abort() or destruction while open
   protocol_violation,  // the peer sent data after its end-of-stream marker: aborted
+  lower_layer_closed,  // what carried its packets ended (a DTLS session, RFC 8261): aborted at once
 };
 std::string_view to_string(CloseReason reason);
 

@@ -91,6 +91,11 @@ class Stack {
   PeerToken register_peer(bool crc32c, std::optional<AssociationConfig> accepted = std::nullopt);
   // Forget a peer once none of its associations is left; packets for it are dropped afterwards.
   void unregister_peer(PeerToken peer);
+  // What carries the peer's packets has ended (its DTLS session closed or failed): nothing of its
+  // associations can reach the other end any more, so each is aborted now, with on_closed(lower_layer_closed)
+  // from dispatch_events(), rather than left to die at the dead-peer timeout. The ABORTs leave through the
+  // sink, for a lower layer that can still carry them. Returns how many were aborted.
+  std::size_t abort_associations(PeerToken peer);
   std::size_t association_count(PeerToken peer) const;
 
   // Opens an association to the peer's listener. Events arrive through dispatch_events(): on_connected, or

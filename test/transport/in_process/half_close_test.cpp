@@ -124,6 +124,44 @@ void reset_reaches_the_other_side(const std::string& transport) {
   CHECK(p.lines_containing("REASON=\"association closed: peer_aborted").size() == 1);
 }
 
+// The client's tor resets and the ABORT that the client side sends is lost on the way. Over sctp the client
+// stack answers the bridge's next packet with another ABORT. Over dtls every later SCTP packet is lost too
+// and only the client's close_notify arrives: ending the session must end the associations it carried.
+// Either way the bridge's link ends at once, not at the dead-peer timeout (30 s).
+void lost_abort_still_ends_the_bridge_side(const std::string& transport) {
+  InProcess p(transport);
+  auto [client, orport] = p.open_link();
+  client->write(pattern(4 * kMiB, 6));
+  orport->write(pattern(4 * kMiB, 7));
+  REQUIRE(p.run_until([&] { return client->received.size() > kMiB && orport->received.size() > kMiB; }, 60s));
+  // The ABORT leaves once the client side has logged its link closed. Over dtls it is an application_data
+  // record (content type 23), as every SCTP packet is, while close_notify is an alert (21); over sctp it is
+  // the packet whose first chunk (after the 12-byte common header) is an ABORT (6).
+  const bool dtls = transport == "dtls";
+  int dropped = 0;
+  p.network.set_filter([&](const PeerAddress&, const PeerAddress& to, std::span<const std::byte> datagram) {
+    if (to != p.bridge || datagram.size() < 13 || (dropped > 0 && !dtls)) return true;
+    if (p.lines_containing("LINK=1 EVENT=closed").empty()) return true;
+    if (datagram[dtls ? 0 : 12] != (dtls ? std::byte{23} : std::byte{6})) return true;
+    ++dropped;
+    return false;
+  });
+  client->reset();
+  const auto reset_at = p.runtime.now();
+  REQUIRE(p.run_until([&] { return orport->eof; }, 40s));
+  const auto took = std::chrono::duration<double>(p.runtime.now() - reset_at).count();
+  INFO("the bridge side ended " << took << " s after the reset; " << orport->error.message());
+  CHECK(dropped >= 1);
+  CHECK(took < 3.0);
+  CHECK(orport->error == asio::error::connection_reset);
+  REQUIRE(p.run_until([&] { return p.lines_containing("EVENT=closed").size() == 2; }, 10s));
+  CHECK(p.lines_containing("REASON=orderly").empty());
+  const auto bridge_closed = p.lines_containing("LINK=2 EVENT=closed");
+  REQUIRE(bridge_closed.size() == 1);
+  INFO(bridge_closed.front());
+  CHECK(bridge_closed.front().find(dtls ? "lower_layer_closed" : "peer_aborted") != std::string::npos);
+}
+
 }  // namespace
 
 TEST_CASE("in process sctp: either side half-closes first and both directions arrive whole") {
@@ -148,4 +186,12 @@ TEST_CASE("in process sctp: a reset from tor on one side is a reset on the other
 
 TEST_CASE("in process dtls: a reset from tor on one side is a reset on the other") {
   reset_reaches_the_other_side("dtls");
+}
+
+TEST_CASE("in process sctp: the bridge side ends soon when the client's ABORT is lost") {
+  lost_abort_still_ends_the_bridge_side("sctp");
+}
+
+TEST_CASE("in process dtls: the bridge side ends soon when the client's ABORT is lost") {
+  lost_abort_still_ends_the_bridge_side("dtls");
 }

@@ -7,6 +7,7 @@ namespace {
 pt::Socks5Reply reply_for(sctp::CloseReason reason) {
   switch (reason) {
     case sctp::CloseReason::peer_aborted:
+    case sctp::CloseReason::lower_layer_closed:  // the bridge closed the DTLS session
       return pt::Socks5Reply::connection_refused;
     case sctp::CloseReason::connect_failed:
     case sctp::CloseReason::peer_unreachable:

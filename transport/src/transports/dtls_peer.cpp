@@ -151,6 +151,10 @@ void DtlsPeer::arm_timer() {
 void DtlsPeer::retire() {
   timer_.cancel();
   queue_.clear();
+  // The associations this session carried cannot outlive it: they are aborted now, rather than each waiting
+  // out the dead-peer timeout with its tor connection open (the peer's ABORT may have been lost, and its
+  // close_notify got here). While the session is still open their ABORTs go out ahead of close_notify.
+  if (registered_) host_.abort_associations(token_);
   if (session_ && session_->state() == dtls::SessionState::open) {
     session_->close();  // close_notify: the peer drops its side now rather than at its dead-peer timeout
     port_.flush();

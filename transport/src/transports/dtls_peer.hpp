@@ -65,7 +65,8 @@ class DtlsPeer final : public SctpHost::Peer {
 
   // A datagram from this peer's address.
   void receive(std::span<const std::byte> datagram, dtls::TimePoint now);
-  // Sends close_notify when open and stops the timer; the SCTP side is unregistered. Idempotent.
+  // Aborts the associations it carries, sends close_notify when open and stops the timer; the SCTP side is
+  // unregistered. Idempotent.
   void retire();
 
   // Client: a connect attempt to tell if the handshake fails. Dropped once the session is open.

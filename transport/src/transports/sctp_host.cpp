@@ -54,6 +54,10 @@ Result<std::unique_ptr<sctp::Association>, std::string> SctpHost::connect(
   return association;
 }
 
+void SctpHost::abort_associations(sctp::PeerToken token) {
+  if (stack_->abort_associations(token) > 0) runtime_.end_round_soon();
+}
+
 bool SctpHost::receive(sctp::PeerToken from, std::span<const std::byte> packet) {
   const bool accepted = stack_->receive_packet(from, packet);
   if (accepted) arm_timer();

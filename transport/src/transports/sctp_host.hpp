@@ -38,6 +38,9 @@ class SctpHost {
   sctp::PeerToken add_peer(Peer& peer, bool crc32c,
                            std::optional<sctp::AssociationConfig> accepted = std::nullopt);
   void remove_peer(sctp::PeerToken token);
+  // The peer's lower layer ended: its associations are aborted now (sctp::Stack::abort_associations) and
+  // their links hear it at the end of this round.
+  void abort_associations(sctp::PeerToken token);
   std::size_t association_count(sctp::PeerToken token) const { return stack_->association_count(token); }
 
   // Starts accepting associations from every peer (once; later calls do nothing).
