@@ -14,8 +14,10 @@ using namespace std::chrono_literals;
 
 constexpr std::uint64_t kMaxLinksPerWorker = 10'000'000;
 constexpr auto kSocksTime = 20s;
-// How long the side that did not abandon a link may take to see it end.
-constexpr auto kNoticeTime = 20s;
+// How long the side that did not abandon a link may take to see it end: hoplink's dead-peer timeout (30 s by
+// default) and a margin. An abort that is lost on the way, together with whatever would have ended the link
+// sooner (a dtls session's close_notify, an sctp stack's answer), leaves only that timeout, by design.
+constexpr auto kNoticeTime = 40s;
 
 bool timed_out(const PumpResult& r) {
   return r.error == "deadline passed";
@@ -121,6 +123,7 @@ bool World::run_link(LinkPlan plan) {
         << (bridge_side   ? bridge_side->summary()
             : reached_tor ? "no result"
                           : "never seen");
+    out << "; kernel UDP receive-buffer drops since the start: " << udp_receive_drops() - udp_drops_at_start_;
     note_finding(out.str());
   }
   record(tally);

@@ -120,6 +120,7 @@ int main(int argc, char** argv) {
 
   const auto start = Clock::now();
   const auto end = start + config.duration;
+  const auto udp_drops_start = udp_receive_drops();
   auto next_sample = start + config.sample_every;
   // Bounded by `end`: each turn sleeps 200 ms and tick() waits at most for a restart (seconds).
   while (Clock::now() < end) {
@@ -156,6 +157,10 @@ int main(int argc, char** argv) {
   for (auto& world : worlds) clean_exit = world->terminate() && clean_exit;
 
   std::cout << "\nTotals:\n";
+  // Datagrams the kernel dropped at a full socket buffer (any socket of the machine): losses the links had to
+  // recover from, which a starved machine makes.
+  std::cout << "  kernel UDP receive-buffer drops during the run: " << udp_receive_drops() - udp_drops_start
+            << "\n";
   bool pass = clean_exit;
   for (auto& world : worlds) {
     const auto t = world->total();
@@ -178,6 +183,12 @@ int main(int argc, char** argv) {
     }
   } else {
     std::cout << "  growth not judged: fewer than six samples\n";
+  }
+  if (!pass) {
+    for (auto& world : worlds) {
+      world->snapshot_at_findings();
+      world->keep_files();
+    }
   }
   std::cout << "verdict: " << (pass ? "PASS" : "FAIL") << "\n";
   return pass ? 0 : 1;

@@ -3,8 +3,10 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 #include <tuple>
 #include <utility>
 
@@ -81,8 +83,30 @@ World::~World() {
   for (auto& w : workers_) w.join();
 }
 
+std::uint64_t udp_receive_drops() {
+  // Two "Udp:" lines: the field names, then the values.
+  std::ifstream snmp("/proc/net/snmp");
+  std::string names, values, line;
+  while (std::getline(snmp, line)) {
+    if (!line.starts_with("Udp: ")) continue;
+    if (names.empty()) {
+      names = line;
+    } else {
+      values = line;
+      break;
+    }
+  }
+  std::istringstream n(names), v(values);
+  std::string name, value;
+  while (n >> name && v >> value) {
+    if (name == "RcvbufErrors") return std::strtoull(value.c_str(), nullptr, 10);
+  }
+  return 0;
+}
+
 void World::start() {
   epoch_ = Clock::now();
+  udp_drops_at_start_ = udp_receive_drops();
   for (int i = 0; i < 4; ++i) spawn(i);
   const auto now = Clock::now();
   // The worlds' disruptions are staggered so that two transports are not disturbed at the same moment.
@@ -137,7 +161,24 @@ void World::kill(int index, Clock::time_point now) {
   peer.restart_at = now + kRestartAfter;
 }
 
+void World::snapshot_at_findings() {
+  std::size_t count;
+  {
+    std::lock_guard lock(mutex_);
+    count = findings_.size();
+  }
+  for (; findings_snapshotted_ < count; ++findings_snapshotted_) {
+    for (const auto& peer : peers_) {
+      if (peer.down || !peer.running.process) continue;
+      std::ofstream out(dir_ / (peer.name + "." + std::to_string(peer.generation) + ".finding-" +
+                                std::to_string(findings_snapshotted_ + 1) + ".stdout"));
+      for (const auto& line : peer.running.process->lines()) out << line << "\n";
+    }
+  }
+}
+
 void World::tick(Clock::time_point now) {
+  snapshot_at_findings();
   for (int i = 0; i < 4; ++i) {
     auto& peer = peers_[i];
     if (peer.down) {

@@ -62,6 +62,10 @@ struct ProcessSample {
   std::optional<std::uint64_t> peers;
 };
 
+// The kernel's count of UDP datagrams dropped for a full socket receive buffer (/proc/net/snmp,
+// RcvbufErrors), all sockets of the machine; 0 when unreadable.
+std::uint64_t udp_receive_drops();
+
 class World {
  public:
   World(std::string transport, const SoakConfig& config, int index);
@@ -89,6 +93,12 @@ class World {
   Tally total() const;
   std::vector<std::string> take_events();
   std::vector<std::string> findings() const;
+  // A failed run keeps its folder: every process's output, and the snapshots taken at each finding.
+  void keep_files() { dir_.keep(); }
+  // Main thread: each process's stdout as it is when a finding was noted
+  // (<name>.<generation>.finding-K.stdout), so that its LOG lines about the failed link are the last ones in
+  // the file.
+  void snapshot_at_findings();
   std::uint64_t crashes() const { return crashes_; }
 
  private:
@@ -151,6 +161,8 @@ class World {
   Tally period_, total_;
   std::vector<std::string> events_;
   std::vector<std::string> findings_;
+  std::size_t findings_snapshotted_ = 0;  // main thread
+  std::uint64_t udp_drops_at_start_ = 0;
   std::uint64_t orport_damage_ = 0;  // bad headers and trailing bytes already counted
   std::uint64_t next_seed_ = 1;
 

@@ -15,7 +15,7 @@ TempDir::TempDir() {
 }
 
 TempDir::~TempDir() {
-  if (std::getenv("HOPLINK_IT_KEEP")) {
+  if (keep_ || std::getenv("HOPLINK_IT_KEEP")) {
     std::cerr << "kept " << path_ << "\n";
     return;
   }

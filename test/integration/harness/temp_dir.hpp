@@ -14,9 +14,12 @@ class TempDir {
   TempDir& operator=(const TempDir&) = delete;
   const std::filesystem::path& path() const { return path_; }
   std::filesystem::path operator/(const std::filesystem::path& p) const { return path_ / p; }
+  // Leave the directory in place at the end (a failed soak keeps its processes' output), and say where.
+  void keep() { keep_ = true; }
 
  private:
   std::filesystem::path path_;
+  bool keep_ = false;
 };
 
 }  // namespace hoplink::itest
