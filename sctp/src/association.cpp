@@ -141,6 +141,7 @@ int Association::Impl::refresh() {
     stats_taken = stack->now;
     if (const auto last = live_stats()) closed_stats = *last;
   }
+  note_sent_acked();
   int events = usrsctp_get_events(so);
   if ((events & SCTP_EVENT_ERROR) != 0) {
     if (const int err = detail::socket_error(so); err != 0) {
@@ -197,8 +198,25 @@ void Association::Impl::fail_with_errno(int err) {
   finish(reason, false);
 }
 
+// Once both markers have passed and ours is acknowledged, every byte of both directions is with its reader:
+// only the SCTP teardown is left, and reordering or loss can still cut it short (an ABORT that answers a
+// late duplicate after the peer freed the association, a SHUTDOWN-COMPLETE lost for good, a DTLS session
+// closed right after). Such an end loses nothing, so it is reported as the orderly end it is.
+void Association::Impl::note_sent_acked() {
+  if (sent_all_acked || sending != Sending::marker_sent || so == nullptr) return;
+  // usrsctp counts a chunk in the send buffer until the peer acknowledges it, not just until it is sent.
+  const std::optional<std::size_t> queued = detail::send_queue_bytes(so);
+  sent_all_acked = queued && *queued == 0;
+}
+
 void Association::Impl::finish(CloseReason reason, bool abortive) {
   if (close_reason) return;
+  note_sent_acked();
+  if (ended_whole() && (reason == CloseReason::peer_aborted || reason == CloseReason::peer_unreachable ||
+                        reason == CloseReason::lower_layer_closed)) {
+    reason = CloseReason::shutdown_complete;
+    graceful_end = true;
+  }
   close_reason = reason;
   state = AssociationState::closed;
   writable_wanted = false;

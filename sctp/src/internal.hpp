@@ -53,6 +53,7 @@ struct Association::Impl {
   Sending sending = Sending::open;
   bool peer_marker_seen = false;  // the peer's marker was read: nothing may follow it
   bool shutdown_started = false;  // usrsctp_shutdown called (by shutdown() or when both directions ended)
+  bool sent_all_acked = false;    // our marker and every byte before it were acknowledged by the peer
 
   // Bytes read from usrsctp while looking for notifications, handed out by receive() first. At most one read.
   std::vector<std::byte> stash;
@@ -107,6 +108,8 @@ struct Association::Impl {
   ReadOutcome read_once(std::span<std::byte> into, std::size_t& bytes);
   void handle_notification(std::span<const std::byte> n);
   void probe();
+  void note_sent_acked();
+  bool ended_whole() const { return sent_all_acked && peer_marker_seen; }
   // Sends the end-of-stream marker if the association is open and has room; stays marker_pending otherwise.
   void send_marker();
   // Starts the SCTP SHUTDOWN once our marker is sent and the peer's read: both directions have ended.

@@ -182,5 +182,63 @@ TEST_CASE("half-close: data after the peer's end-of-stream marker aborts the ass
   CHECK(to_string(CloseReason::protocol_violation) == "protocol_violation");
 }
 
+// The SCTP teardown after both markers passed both ways: once a packet carrying `chunk_type` is seen, the
+// network carries nothing more, either way.
+constexpr std::uint8_t kChunkTypeShutdownAck = 8;
+constexpr std::uint8_t kChunkTypeShutdownComplete = 14;
+
+TEST_CASE("half-close: a teardown lost for good after both ends were acknowledged is still an orderly end",
+          "[sctp][half_close]") {
+  auto& h = Harness::instance();
+  const std::uint8_t lost = GENERATE(kChunkTypeShutdownAck, kChunkTypeShutdownComplete);
+  INFO("the network fails at the first packet with chunk type " << int{lost});
+  AssociationConfig config;
+  config.dead_peer_timeout = 5s;
+  Pair p = open_seeded_pair(h, config);
+  bool failed = false;
+  h.impair = [&](bool, Packet& packet) {
+    failed = failed || contains_chunk(packet, lost);
+    return failed ? Verdict::drop : Verdict::deliver;
+  };
+  p.client->to_send = 200000;
+  p.server->to_send = 300000;
+  for (Endpoint* e : {p.client.get(), p.server}) {
+    e->finish_when_sent = true;
+    e->push();
+  }
+  REQUIRE(h.run_until([&] { return p.client->closed && p.server->closed; }, 120s));
+  CHECK(failed);
+  // Every byte of both directions was read and acknowledged before the teardown began: nothing was lost,
+  // whether the side left waiting timed out or heard an ABORT.
+  check_whole(*p.client, *p.server);
+  CHECK(h.stack().association_count(h.client_peer()) == 0);
+  CHECK(h.stack().association_count(h.server_peer()) == 0);
+}
+
+TEST_CASE("half-close: an end that was sent but never acknowledged is no orderly end", "[sctp][half_close]") {
+  auto& h = Harness::instance();
+  AssociationConfig config;
+  config.dead_peer_timeout = 5s;
+  Pair p = open_seeded_pair(h, config);
+  // The server's direction ends first, and the client reads and acknowledges its marker.
+  p.server->finish_when_sent = true;
+  p.server->push();
+  REQUIRE(h.run_until([&] { return p.client->end_of_stream; }, 5s));
+  h.run_until([] { return false; }, 1s);
+  // From now on nothing reaches the client: its bytes and its marker go out, no SACK comes back.
+  h.impair = [](bool to_server, Packet&) { return to_server ? Verdict::deliver : Verdict::drop; };
+  p.client->to_send = 1000;
+  p.client->finish_when_sent = true;
+  p.client->push();
+  REQUIRE(h.run_until([&] { return p.client->closed && p.server->closed; }, 120s));
+  // The server has the client's whole stream and its own was acknowledged: an orderly end, though its
+  // SHUTDOWN never arrived.
+  CHECK(p.server->end_of_stream);
+  CHECK(p.server->received == p.client->to_send);
+  CHECK(*p.server->closed == CloseReason::shutdown_complete);
+  // The client cannot know that its last bytes arrived: sent is not acknowledged.
+  CHECK(*p.client->closed == CloseReason::peer_unreachable);
+}
+
 }  // namespace
 }  // namespace hoplink::sctp::test
