@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <thread>
 
 #include "external_cc.hpp"
 
@@ -155,8 +156,12 @@ bool library_start(const StackConfig& config, const LibraryCallbacks& callbacks,
 bool library_stop() {
   // usrsctp_finish refuses while any socket or association is still alive; associations that were closed
   // abortively are gone at once, the rest only after their timers run. Bounded: 60 s of usrsctp time.
+  // Endpoints can also wait for usrsctp's iterator thread (started even by usrsctp_init_nothreads, to walk
+  // the endpoints after every address (de)registration), which holds a reference on one until it has
+  // run: each retry leaves it a millisecond of real time, or a loaded machine may never schedule it.
   constexpr int kAttempts = 600;
   for (int i = 0; i < kAttempts; ++i) {
+    if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     if (usrsctp_finish() == 0) {
       g_callbacks = {};
       g_external_cc.reset();
