@@ -108,13 +108,6 @@ bool apply_sysctls(const StackConfig& c, std::string& error) {
       // and killed healthy links; dead peers are found by the association error threshold and the Stack's
       // watchdog instead.
       {"max_retran_chunk", usrsctp_sysctl_set_sctp_max_retran_chunk, 65535},
-      // diag_info_code stays 0: with a code set, usrsctp 0.9.5 allocates a diagnostic cause while processing
-      // some invalid input packets and never frees it (LeakSanitizer, garbage-packet test): a remote leak.
-      // usrsctp aborts, without a cause, an association whose one chunk has been retransmitted 30 times.
-      // After a burst of ~100 lost packets or an overflowing receiver that limit was reached within a second
-      // and killed healthy links; dead peers are found by the association error threshold and the Stack's
-      // watchdog instead.
-      {"max_retran_chunk", usrsctp_sysctl_set_sctp_max_retran_chunk, 65535},
       // One stream each way is all a byte stream needs; fewer streams, less memory per association.
       {"nr_outgoing_streams_default", usrsctp_sysctl_set_sctp_nr_outgoing_streams_default, 1},
       {"nr_incoming_streams_default", usrsctp_sysctl_set_sctp_nr_incoming_streams_default, 1},
