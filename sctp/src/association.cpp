@@ -215,7 +215,6 @@ void Association::Impl::finish(CloseReason reason, bool abortive) {
   if (ended_whole() && (reason == CloseReason::peer_aborted || reason == CloseReason::peer_unreachable ||
                         reason == CloseReason::lower_layer_closed)) {
     reason = CloseReason::shutdown_complete;
-    graceful_end = true;
   }
   close_reason = reason;
   state = AssociationState::closed;
