@@ -139,13 +139,29 @@ TEST_CASE("TOR_PT_SERVER_TRANSPORT_OPTIONS keys set the per-link options") {
 
 // Found by fuzz_transport_options: Boost.Program_options fills its messages in by replacing placeholders
 // until none is left, and looped forever on a name or value that contained one.
-TEST_CASE("an option name or value that looks like one of Boost's message placeholders is refused, not hung on") {
+TEST_CASE(
+    "an option name or value that looks like one of Boost's message placeholders is refused, not hung on") {
   LinkOptions link;
   CHECK_THROWS_WITH(apply_transport_options(link, {{"mtu", "%value%"}}, DatagramOptions{}),
                     Catch::Contains("?value?"));
   CHECK_THROWS_WITH(apply_transport_options(link, {{"x%original_token%", "1"}}, DatagramOptions{}),
                     Catch::Contains("x?original_token?"));
   CHECK_THROWS_AS(parse({"--mtu", "%canonical_option%"}), OptionsError);
+}
+
+// Found by fuzz_transport_options: the pairs were written as lines of Boost's config-file syntax, so a line
+// break inside a name or a value started a line of its own and set an option nobody named.
+TEST_CASE("a transport option whose name or value holds a line break is refused and sets nothing") {
+  const DatagramOptions udp;
+  for (const auto& [key, value] : std::vector<std::pair<std::string, std::string>>{
+           {"\r\r\n\rmtu", "1280"}, {"x\nmtu", "1280"}, {"mtu", "1400\nmax-links=1"}, {"mtu\r", "1280"}}) {
+    INFO("\"" << key << "\"=\"" << value << "\"");
+    LinkOptions link;
+    const LinkOptions before = link;
+    CHECK_THROWS_WITH(apply_transport_options(link, {{key, value}}, udp), Catch::Contains("line break"));
+    CHECK(link.association.mtu == before.association.mtu);
+    CHECK(link.max_links == before.max_links);
+  }
 }
 
 TEST_CASE("TOR_PT_SERVER_TRANSPORT_OPTIONS mtu must fit the DPDK port as the command line's must") {

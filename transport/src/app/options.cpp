@@ -350,7 +350,15 @@ void apply_transport_options(LinkOptions& link, const std::vector<std::pair<std:
   po::options_description description;
   add_link_options(description, raw, link);
   std::ostringstream text;
-  for (const auto& [key, value] : kv) text << key << '=' << value << '\n';
+  for (const auto& [key, value] : kv) {
+    // The pairs become lines of Boost's config-file syntax: a line break in one would start a line of its
+    // own, so that "x\nmtu"=1280 or mtu="1400\nmax-links=1" set an option that was never given as a key.
+    const auto line_break = [](const std::string& s) { return s.find_first_of("\n\r") != std::string::npos; };
+    if (line_break(key) || line_break(value)) {
+      throw OptionsError("a transport option's name or value contains a line break");
+    }
+    text << key << '=' << value << '\n';
+  }
   std::istringstream input(text.str());
   po::variables_map vm;
   try {
