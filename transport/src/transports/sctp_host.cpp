@@ -64,18 +64,25 @@ bool SctpHost::receive(sctp::PeerToken from, std::span<const std::byte> packet) 
   return accepted;
 }
 
-sctp::UnvalidatedOutcome SctpHost::receive_unvalidated(sctp::PeerToken token, Peer& peer, bool crc32c,
+sctp::UnvalidatedOutcome SctpHost::receive_unvalidated(sctp::PeerToken token, Peer& peer, PeerStays stays,
+                                                       bool crc32c,
                                                        std::optional<sctp::AssociationConfig> accepted,
                                                        std::span<const std::byte> packet,
                                                        std::size_t reply_budget) {
   if (peers_.contains(token.value)) return sctp::UnvalidatedOutcome::dropped;
   peers_[token.value] = &peer;
-  const auto outcome = stack_->receive_unvalidated(token, crc32c, std::move(accepted), packet, reply_budget);
+  auto outcome = stack_->receive_unvalidated(token, crc32c, std::move(accepted), packet, reply_budget);
   if (outcome == sctp::UnvalidatedOutcome::associated) {
-    arm_timer();
-  } else {
-    peers_.erase(token.value);
+    if (stays == PeerStays::if_associated) {
+      arm_timer();
+      return outcome;
+    }
+    // The fuzzer found INITs that came out `associated`. Had the token stayed, the association would have
+    // been handed, when accepted, to a responder long gone (a remote crash). Forgotten, it is aborted then.
+    stack_->unregister_peer(token);
+    outcome = sctp::UnvalidatedOutcome::handled;
   }
+  peers_.erase(token.value);
   return outcome;
 }
 

@@ -49,10 +49,17 @@ class SctpHost {
                                                                   const sctp::AssociationConfig& config,
                                                                   sctp::AssociationEvents& events);
   bool receive(sctp::PeerToken from, std::span<const std::byte> packet);
+  // Whether the `peer` of receive_unvalidated may stay the owner of its token after the call.
+  enum class PeerStays {
+    never,          // it lives for the call only (a stateless responder to an INIT)
+    if_associated,  // the caller keeps it when the packet opened an association (a COOKIE ECHO)
+  };
   // A packet from an address nobody validated (sctp::Stack::receive_unvalidated): `peer` takes the answers
-  // during the call and, on `associated` only, stays the owner of `token`.
-  sctp::UnvalidatedOutcome receive_unvalidated(sctp::PeerToken token, Peer& peer, bool crc32c,
-                                               std::optional<sctp::AssociationConfig> accepted,
+  // during the call and, on `associated` with PeerStays::if_associated only, stays the owner of `token`.
+  // With PeerStays::never an association the packet opened anyway is forgotten with its token (it is
+  // aborted when accepted) and the outcome is `handled`: nothing may keep pointing at `peer`.
+  sctp::UnvalidatedOutcome receive_unvalidated(sctp::PeerToken token, Peer& peer, PeerStays stays,
+                                               bool crc32c, std::optional<sctp::AssociationConfig> accepted,
                                                std::span<const std::byte> packet, std::size_t reply_budget);
 
   const sctp::StackCounters& counters() const { return stack_->counters(); }

@@ -158,8 +158,9 @@ void SctpTransport::answer_init(Endpoint& endpoint, const dio::ReceivedDatagram&
   scratch_.assign(payload.begin(), payload.end());
   const std::size_t size = sctp::strip_init_padding(scratch_, true);
   StatelessResponder responder(endpoint, datagram.from);
-  const auto outcome = host_.receive_unvalidated(unvalidated_token(datagram.from), responder, true, accepted_,
-                                                 std::span(scratch_).first(size), payload.size());
+  const auto outcome =
+      host_.receive_unvalidated(unvalidated_token(datagram.from), responder, SctpHost::PeerStays::never, true,
+                                accepted_, std::span(scratch_).first(size), payload.size());
   if (outcome == sctp::UnvalidatedOutcome::dropped) {
     ++counters_.dropped_by_stack;
   } else {
@@ -174,8 +175,8 @@ void SctpTransport::complete_handshake(Endpoint& endpoint, const dio::ReceivedDa
   }
   auto peer = std::make_unique<RemotePeer>(*this, endpoint, datagram.from);
   peer->token = unvalidated_token(datagram.from);
-  const auto outcome = host_.receive_unvalidated(peer->token, *peer, true, accepted_, datagram.payload,
-                                                 datagram.payload.size());
+  const auto outcome = host_.receive_unvalidated(peer->token, *peer, SctpHost::PeerStays::if_associated, true,
+                                                 accepted_, datagram.payload, datagram.payload.size());
   if (outcome != sctp::UnvalidatedOutcome::associated) {
     ++counters_.cookies_refused;
     return;
