@@ -1,6 +1,7 @@
 // Corruption, garbage, loss and backpressure.
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <optional>
 #include <random>
 
 #include "harness.hpp"
@@ -170,6 +171,59 @@ TEST_CASE("backpressure: a reader that stops reading stops the writer, resuming 
   REQUIRE(h.run_until([&] { return server.received == 20 * kMiB; }, 60s));
   CHECK(server.content_ok);
   CHECK(client->writable_calls > 0);
+}
+
+// usrsctp 0.9.5.0 walked the parameters of an INIT for an existing association by their length fields alone,
+// and a length of 0 kept it on the same parameter for ever: one packet from any peer with an association hung
+// the process (found by fuzz_sctp_transport; usrsctp patch 0009).
+TEST_CASE("an INIT for an open association with a parameter of length 0 is refused and the association lives",
+          "[sctp][robust]") {
+  auto& h = Harness::instance();
+  Pair p = open_pair(h);
+  std::optional<std::uint16_t> client_port;
+  h.impair = [&](bool to_server, Packet& packet) {
+    if (to_server && packet.size() >= 12)
+      client_port =
+          static_cast<std::uint16_t>(std::to_integer<int>(packet[0]) << 8 | std::to_integer<int>(packet[1]));
+    return Verdict::deliver;
+  };
+  p.client->to_send = 1000;
+  p.client->push();
+  REQUIRE(h.run_until([&] { return p.server->received == 1000; }, 2s));
+  REQUIRE(client_port.has_value());
+  h.impair = nullptr;
+
+  // Common header (the client's ports, tag 0 as an INIT's), an INIT chunk of 24 bytes: its fixed part (tag,
+  // a_rwnd, streams, TSN all valid) and a Supported Address Types parameter whose length field is 0.
+  Packet init(12 + 24);
+  const auto put16 = [&init](std::size_t at, std::uint16_t v) {
+    init[at] = std::byte(v >> 8);
+    init[at + 1] = std::byte(v & 0xff);
+  };
+  put16(0, *client_port);
+  put16(2, AssociationConfig{}.remote_port);
+  init[12] = std::byte{1};
+  put16(14, 24);
+  put16(16, 0x0102);  // initiate tag 0x01020304
+  put16(18, 0x0304);
+  put16(20, 1);  // a_rwnd 65536
+  put16(24, 1);  // outbound streams
+  put16(26, 1);  // inbound streams
+  put16(30, 1);  // initial TSN
+  put16(32, 0x000c);
+  put16(34, 0);
+  sctp_fill_checksum(init);
+  const auto before = h.stack().counters().packets_in;
+  h.stack().receive_packet(h.server_peer(), init);  // returned at all: no endless loop
+  h.stack().dispatch_events();
+  CHECK(h.stack().counters().packets_in == before + 1);
+  // The ABORT usrsctp answers with carries the INIT's tag, which the client does not know: both ends go on.
+  p.client->to_send += 100'000;
+  p.client->push();
+  REQUIRE(h.run_until([&] { return p.server->received == 101'000; }, 5s));
+  CHECK_FALSE(p.client->closed.has_value());
+  CHECK_FALSE(p.server->closed.has_value());
+  CHECK(p.server->content_ok);
 }
 
 TEST_CASE("checksums match what usrsctp writes with offload off", "[sctp][robust][crc32c]") {
