@@ -35,7 +35,6 @@ Buffers tuned_buffers(const BufferLimits& limits, const Buffers& current, const 
 namespace hoplink::sctp {
 namespace {
 
-constexpr std::chrono::milliseconds kTuneInterval{100};
 constexpr std::chrono::seconds kIdleAfter{2};
 // The receive side has an RTT sample only once it has sent data or a heartbeat: until then assume a long path
 // (the window is a limit, not memory: only what the peer really sends is held).

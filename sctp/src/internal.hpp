@@ -22,6 +22,8 @@ struct socket;
 namespace hoplink::sctp {
 
 using Clock = std::chrono::steady_clock;
+// How often the buffers of recently active associations are tuned (buffer_tuning.cpp).
+inline constexpr std::chrono::milliseconds kTuneInterval{100};
 
 struct Association::Impl {
   Stack::Impl* stack = nullptr;  // null once the Stack is gone
@@ -147,6 +149,9 @@ struct Stack::Impl {
   std::vector<std::uint32_t> dirty;  // slots marked by upcalls or by our own state changes
   std::unordered_map<std::uint64_t, std::uint32_t> slot_by_ports;
   std::size_t live_associations = 0;
+  // The earliest time at which check_dead_peers() may find a dead peer (a lower bound: last_heard only moves
+  // on), or none while no association is watched. next_timer_deadline() waits for it instead of a tick.
+  std::optional<Clock::time_point> watchdog_due;
   std::vector<std::uint32_t> tuning;  // slots whose buffers are tuned: recently active, or grown
   Clock::time_point last_tuning_round{};
 
@@ -188,6 +193,11 @@ struct Stack::Impl {
   void run_association(std::uint32_t slot);
   void check_dead_peers();
   void tune_buffers();
+
+ public:
+  // A new association is watched from now: its peer is dead after dead_peer_timeout of silence.
+  void watch(const Association::Impl& a);
+  std::optional<Clock::time_point> next_timer_deadline() const;
 };
 
 }  // namespace hoplink::sctp

@@ -183,6 +183,7 @@ Result<std::unique_ptr<Association>, std::string> Stack::Impl::connect(PeerToken
   impl->state = AssociationState::connecting;
   impl->last_heard = now;
   impl->start_tuning(now);
+  watch(*impl);
   impl->slot = allocate_slot(so, impl.get(), false);
   usrsctp_set_upcall(so, detail::library_upcall(),
                      reinterpret_cast<void*>(static_cast<std::uintptr_t>(impl->slot)));
@@ -397,6 +398,24 @@ std::optional<std::chrono::steady_clock::time_point> Stack::next_pacing_release(
 
 void Stack::release_paced(std::chrono::steady_clock::time_point now) {
   if (detail::ExternalCc* cc = detail::library_external_cc()) cc->release_due(now);
+}
+
+std::optional<Clock::time_point> Stack::Impl::next_timer_deadline() const {
+  if (!clock_started) return Clock::time_point{};  // due now: the first handle_timers() starts the clock
+  std::optional<Clock::time_point> due = watchdog_due;
+  const auto earliest = [&due](Clock::time_point t) {
+    if (!due || t < *due) due = t;
+  };
+  std::uint32_t milliseconds = 0;
+  // usrsctp's time stands at last_timer_call less what handle_timers() has not handed it yet.
+  if (usrsctp_next_timer(&milliseconds) != 0)
+    earliest(last_timer_call - timer_remainder + std::chrono::milliseconds(milliseconds));
+  if (!tuning.empty()) earliest(last_tuning_round + kTuneInterval);
+  return due;
+}
+
+std::optional<std::chrono::steady_clock::time_point> Stack::next_timer_deadline() const {
+  return impl_->next_timer_deadline();
 }
 
 bool Stack::has_associations() const {

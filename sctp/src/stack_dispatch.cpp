@@ -61,6 +61,7 @@ void Stack::Impl::accept_pending() {
     impl->state = AssociationState::open;
     impl->last_heard = now;
     impl->start_tuning(now);
+    watch(*impl);
     impl->slot = allocate_slot(so, impl.get(), false);
     impl->port_key = port_key(token, listener_config.remote_port, ntohs(from.sconn_port));
     slot_by_ports[*impl->port_key] = impl->slot;
@@ -113,12 +114,24 @@ void Stack::Impl::run_association(std::uint32_t id) {
   }
 }
 
+void Stack::Impl::watch(const Association::Impl& a) {
+  const Clock::time_point due = a.last_heard + a.config.dead_peer_timeout;
+  if (!watchdog_due || due < *watchdog_due) watchdog_due = due;
+}
+
+// Runs when watchdog_due has come, not on every tick: a walk of every slot, so it finds the next due time
+// too.
 void Stack::Impl::check_dead_peers() {
+  if (!watchdog_due || now < *watchdog_due) return;
+  watchdog_due.reset();
   for (std::uint32_t id = 0; id < slots.size(); ++id) {
     Association::Impl* a = slots[id].association;
     if (!slots[id].in_use || a == nullptr || a->so == nullptr || a->close_reason || a->graceful_end) continue;
     if (a->last_heard == Clock::time_point{}) a->last_heard = now;
-    if (now - a->last_heard < a->config.dead_peer_timeout) continue;
+    if (now - a->last_heard < a->config.dead_peer_timeout) {
+      watch(*a);
+      continue;
+    }
     const bool connecting = a->state == AssociationState::connecting;
     a->finish(connecting ? CloseReason::connect_failed : CloseReason::peer_unreachable, true);
   }

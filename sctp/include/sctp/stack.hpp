@@ -124,8 +124,15 @@ class Stack {
                                          std::span<const std::byte> packet, std::size_t reply_budget);
   static constexpr std::uint32_t kUnvalidatedTokenBit = 0x80000000u;
 
-  // Advances usrsctp's timers to `now`. Call at least every timer_tick while has_associations().
+  // Advances usrsctp's timers, the dead-peer watchdog and buffer tuning to `now`. Call it at (or after)
+  // next_timer_deadline(), and again after calls that may have moved that deadline earlier (any call into the
+  // Stack or an Association); calling it when nothing is due is harmless.
   void handle_timers(std::chrono::steady_clock::time_point now);
+  // When handle_timers() next has work: the earliest of usrsctp's pending timers, the watchdog and buffer
+  // tuning; possibly early (a timer stopped since), never late. None when nothing is pending: an idle Stack
+  // needs no wake-ups. Before the first handle_timers() it is due at once (that call starts the clock).
+  std::optional<std::chrono::steady_clock::time_point> next_timer_deadline() const;
+  // The finest granularity worth waking for: callers batch deadlines closer than this to their last call.
   static constexpr std::chrono::milliseconds timer_tick{10};
 
   // Pacing (congestion control bbr): the earliest time at which an association held back by its pacer may

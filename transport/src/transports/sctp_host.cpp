@@ -1,5 +1,6 @@
 #include "transports/sctp_host.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace hoplink::transport {
@@ -14,6 +15,8 @@ SctpHost::SctpHost(Runtime& runtime, sctp::StackConfig config)
   });
   if (!stack.ok()) throw std::runtime_error("SCTP stack: " + stack.error());
   stack_ = std::move(stack).value();
+  last_timers_ = runtime_.now();
+  stack_->handle_timers(last_timers_);  // starts the Stack's clock
   round_hook_ = runtime_.add_round_hook([this] { settle(); });
 }
 
@@ -88,6 +91,7 @@ sctp::UnvalidatedOutcome SctpHost::receive_unvalidated(sctp::PeerToken token, Pe
 
 void SctpHost::settle() {
   stack_->dispatch_events();
+  arm_timer();  // whatever ran since the last round may have started a usrsctp timer
   arm_pacing_timer();
 }
 
@@ -100,13 +104,18 @@ void SctpHost::arm_pacing_timer() {
   });
 }
 
+// One timer at the Stack's next deadline, not a periodic tick: an idle bridge sleeps, and a busy one wakes at
+// most every timer_tick (deadlines closer than that to the last call are batched into one call).
 void SctpHost::arm_timer() {
-  if (tick_.armed()) return;
-  tick_.arm_after(sctp::Stack::timer_tick, [this] {
-    stack_->handle_timers(runtime_.now());
-    runtime_.end_round();
-    // usrsctp has no "next deadline": tick while any association (or a listener's handshake) may need it.
-    if (stack_->has_associations()) arm_timer();
+  const auto due = stack_->next_timer_deadline();
+  if (!due) return;  // an armed timer stays: it fires once, early, and finds nothing to do
+  const auto at = std::max(*due, last_timers_ + sctp::Stack::timer_tick);
+  if (tick_.armed() && tick_.deadline() <= at) return;
+  tick_.arm_at(at, [this] {
+    last_timers_ = runtime_.now();
+    stack_->handle_timers(last_timers_);
+    runtime_.end_round();  // its round hook (settle) arms the timer for the next deadline
+    arm_timer();
   });
 }
 

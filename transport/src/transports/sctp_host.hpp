@@ -74,6 +74,7 @@ class SctpHost {
 
   Runtime& runtime_;
   Timer tick_;
+  TimePoint last_timers_{};  // the last handle_timers() call
   Timer pacing_;
   std::unique_ptr<sctp::Stack> stack_;
   std::unordered_map<std::uint32_t, Peer*> peers_;
