@@ -54,9 +54,10 @@ void bridge_killed(const std::string& transport) {
                  << " ms after the last echo");
   CHECK(drained.status == IoStatus::closed);
   // Not before the timeout, less what the client's clock may lag when its loop is late (its packets are
-  // stamped with the time of its last 10 ms tick): an earlier close is not the dead-peer detection's.
+  // stamped with the time of its last timer call): an earlier close is not the dead-peer detection's.
   CHECK(closed - echoed >= kDeadPeerTimeout - 500ms);
-  // Not much after it either: the watchdog looks every 10 ms; the rest is for a busy machine.
+  // Not much after it either: the watchdog's timer is due when the timeout is; the rest is for a busy
+  // machine.
   CHECK(closed - killed <= kDeadPeerTimeout + 2s);
   CHECK(pair.client_process().running());
 }

@@ -1,6 +1,7 @@
-// The process's one sctp::Stack, driven by the runtime: its clock, its timer ticks, the pacing timer, and
-// the routing of packets between peer tokens and their owners. At the end of every round of the runtime the
-// stack's events are dispatched (the round hook); the packets they make leave with the round's flush.
+// The process's one sctp::Stack, driven by the runtime: its clock, one timer at its next deadline, the pacing
+// timer, and the routing of packets between peer tokens and their owners. At the end of every round of the
+// runtime the stack's events are dispatched (the round hook); the packets they make leave with the round's
+// flush.
 #pragma once
 
 #include <chrono>
@@ -68,8 +69,8 @@ class SctpHost {
   // The round hook: events are dispatched, then the pacing timer is armed for the next held-back path.
   void settle();
   void arm_timer();
-  // Congestion control bbr: a microsecond timer for the next association its pacer holds back (usrsctp's
-  // own timers tick every 10 ms, far too coarse: 200 Mbit/s is a packet every 48 us).
+  // Congestion control bbr: a microsecond timer for the next association its pacer holds back (tick_ batches
+  // usrsctp's timers to 10 ms, far too coarse: 200 Mbit/s is a packet every 48 us).
   void arm_pacing_timer();
 
   Runtime& runtime_;
